@@ -1,0 +1,9 @@
+"""Helpers for the speech emotion recognition report.
+
+One module per pipeline stage: ``corpus`` (labelling), ``synth`` (the built-in
+synthetic corpus), ``audio`` (loading), ``features``, ``models``, ``training``,
+``evaluation``, ``prediction``, ``plots``, ``datasets`` (real RAVDESS) and
+``report``; ``config`` holds paths and label schemes, ``cli`` the ``ser`` command.
+"""
+
+__version__ = "0.1.0"

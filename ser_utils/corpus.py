@@ -1,0 +1,152 @@
+"""Labelling: parse RAVDESS file names into a tidy table and apply label schemes.
+
+RAVDESS names a clip ``MM-VV-EE-II-SS-RR-AA.wav``: modality, vocal channel, emotion,
+intensity, statement, repetition, actor (odd actors are male, even female).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .storage import atomic_path
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+_NAME_PATTERN = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+_ACTOR_FOLDER = re.compile(r"^Actor_(\d{2})$")
+TABLE_COLUMNS = [
+    "path", "filename", "actor", "gender", "vocal_channel", "emotion",
+    "intensity", "statement", "repetition", "label",
+]
+
+
+class RavdessNameError(ValueError):
+    """A file name that does not follow the RAVDESS naming scheme."""
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What a RAVDESS file name says about one clip."""
+
+    actor: int
+    gender: str
+    vocal_channel: str
+    emotion: str
+    intensity: str
+    statement: int
+    repetition: int
+
+
+def _code(value: str, table: dict[int, str], field: str, name: str) -> str:
+    """Look up a two-digit code in ``table`` or raise naming the file and the field."""
+    code = int(value)
+    if code not in table:
+        raise RavdessNameError(f"{name}: {field} code {value} is not one of {sorted(table)}")
+    return table[code]
+
+
+def parse_ravdess_name(path: str | Path) -> ClipInfo:
+    """Parse one RAVDESS file name; raise :class:`RavdessNameError` naming the file if malformed.
+
+    >>> parse_ravdess_name("03-01-05-02-01-01-12.wav").emotion
+    'angry'
+    """
+    path = Path(path)
+    name = path.name
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise RavdessNameError(f"{name}: not an audio file name (expected one of {AUDIO_SUFFIXES})")
+    match = _NAME_PATTERN.match(path.stem)
+    if match is None:
+        raise RavdessNameError(f"{name}: expected seven two-digit fields MM-VV-EE-II-SS-RR-AA")
+    modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
+    if _code(modality, config.MODALITIES, "modality", name) != "audio-only":
+        raise RavdessNameError(f"{name}: modality {modality} is not audio-only (03)")
+    info = ClipInfo(
+        actor=int(actor),
+        gender="male" if int(actor) % 2 else "female",
+        vocal_channel=_code(channel, config.VOCAL_CHANNELS, "vocal channel", name),
+        emotion=_code(emotion, config.EMOTIONS, "emotion", name),
+        intensity=_code(intensity, config.INTENSITIES, "intensity", name),
+        statement=int(_code(statement, {k: str(k) for k in config.STATEMENTS}, "statement", name)),
+        repetition=int(_code(repetition, {1: "1", 2: "2"}, "repetition", name)),
+    )
+    if not 1 <= info.actor <= config.N_ACTORS:
+        raise RavdessNameError(f"{name}: actor {actor} is outside 01-{config.N_ACTORS}")
+    if info.emotion == "neutral" and info.intensity == "strong":
+        raise RavdessNameError(f"{name}: neutral clips have no strong intensity in RAVDESS")
+    folder = _ACTOR_FOLDER.match(path.parent.name)
+    if folder and int(folder.group(1)) != info.actor:
+        raise RavdessNameError(f"{name}: actor {actor} does not match its folder {path.parent.name}")
+    return info
+
+
+def find_audio_files(data_dir: str | Path) -> list[Path]:
+    """Return every audio file under ``data_dir`` (``Actor_XX/`` folders or flat), sorted."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"{data_dir}: no such data directory")
+    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
+    """Parse every audio file under ``data_dir``.
+
+    Returns the table of all clips (every emotion, no label yet) and the list of
+    ``(path, reason)`` for files whose names were rejected; those are also reported
+    as one warning, never fatal to the batch.
+    """
+    rows, rejected = [], []
+    for path in find_audio_files(data_dir):
+        try:
+            info = parse_ravdess_name(path)
+        except RavdessNameError as error:
+            rejected.append((path, str(error)))
+            continue
+        rows.append({"path": str(path), "filename": path.name, **asdict(info)})
+    if rejected:
+        listing = "\n  ".join(reason for _, reason in rejected)
+        warnings.warn(f"skipped {len(rejected)} file(s) with malformed names:\n  {listing}", stacklevel=2)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS[:-1])
+    if table.empty:
+        raise FileNotFoundError(f"{data_dir}: no RAVDESS-named audio files found")
+    return table.sort_values(["actor", "filename"], ignore_index=True), rejected
+
+
+def apply_label_scheme(table: pd.DataFrame, scheme: str = config.DEFAULT_SCHEME) -> pd.DataFrame:
+    """Keep the clips the scheme uses and add its ``label`` column (a categorical in class order)."""
+    spec = config.label_scheme(scheme)
+    kept = table[table["emotion"].isin(spec["emotions"])].copy()
+    if scheme == "gender":
+        labels = kept["gender"]
+    elif scheme == "emotion5":
+        labels = kept["emotion"]
+    else:
+        labels = kept["gender"] + "_" + kept["emotion"]
+    kept["label"] = pd.Categorical(labels, categories=list(spec["classes"]))
+    return kept.reset_index(drop=True)
+
+
+def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME) -> pd.DataFrame:
+    """Scan ``data_dir`` and return the labelled table of the clips ``scheme`` keeps."""
+    table, _ = scan_corpus(data_dir)
+    return apply_label_scheme(table, scheme)
+
+
+def save_labels(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the labels table as CSV atomically and return its path."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def load_labels(path: str | Path, scheme: str | None = None) -> pd.DataFrame:
+    """Read a labels CSV written by :func:`save_labels`, restoring the label's class order."""
+    table = pd.read_csv(path)
+    if scheme is not None:
+        table["label"] = pd.Categorical(table["label"], categories=list(config.label_scheme(scheme)["classes"]))
+    return table

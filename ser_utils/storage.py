@@ -1,0 +1,46 @@
+"""Atomic writes: a file is either absent or complete, never half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    ``suffix`` is the temporary file's suffix (default: the target's), so writers that
+    infer the format from the extension (numpy, soundfile, Keras) keep working.
+
+    >>> with atomic_path("out.txt") as tmp:  # doctest: +SKIP
+    ...     tmp.write_text("done")
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix
+    )
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, data: dict) -> Path:
+    """Write ``data`` as indented JSON atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    return Path(path)
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())
