@@ -7,6 +7,7 @@ the settings are never typed twice.
 - :class:`LegacyRecipe`: the seed project's exact feature (216 values per clip).
 - :class:`MatrixRecipe`: a time x coefficient matrix (MFCC + deltas, or log-mel).
 - :class:`StatsRecipe`: mean and standard deviation over time of that matrix.
+- :class:`ProsodyRecipe`: pitch, energy and speaking rate (for exploration).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -156,7 +158,47 @@ class StatsRecipe(_WindowedRecipe):
         return np.concatenate([matrix.mean(axis=0), matrix.std(axis=0)]).astype(np.float32)
 
 
-RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe}
+@dataclass(frozen=True)
+class ProsodyRecipe(_WindowedRecipe):
+    """Five prosodic measures of a whole clip (up to ``duration`` s), for exploring the corpus.
+
+    Median pitch (Hz, YIN) and pitch range (10th-90th percentile, semitones) over
+    active frames; energy (mean RMS level of active frames, dBFS); speech duration
+    (first to last active frame, s); and speaking rate, the statements' 7
+    syllables divided by the speech duration. A frame is active when its level is
+    above the midpoint, in dB, between the noise floor (10th percentile of the
+    non-padded frames) and the peak.
+    """
+
+    kind = "prosody"
+    offset: float = 0.0
+    duration: float = 6.0
+    frame_length: int = 1024
+    hop_length: int = 256
+    syllables: int = 7
+
+    columns = ("pitch_hz", "pitch_range_st", "energy_dbfs", "speech_s", "syllables_per_s")
+
+    @property
+    def shape(self) -> tuple[int]:
+        """One value per measure in :attr:`columns`."""
+        return (len(self.columns),)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The five measures of one clip."""
+        rms = librosa.feature.rms(y=samples, frame_length=self.frame_length, hop_length=self.hop_length)[0]
+        level = 20 * np.log10(np.maximum(rms, 1e-10))
+        floor = np.percentile(level[rms > 0], 10)  # ignore the zero padding
+        active = np.flatnonzero(level > (floor + level.max()) / 2)
+        pitch = librosa.yin(samples, fmin=60, fmax=500, sr=self.sample_rate, frame_length=self.frame_length,
+                            hop_length=self.hop_length)[active[active < len(level)]]
+        low, median, high = np.percentile(pitch, [10, 50, 90])
+        speech_s = (active[-1] - active[0] + 1) * self.hop_length / self.sample_rate
+        values = [median, 12 * np.log2(high / low), level[active].mean(), speech_s, self.syllables / speech_s]
+        return np.array(values, dtype=np.float32)
+
+
+RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe, "prosody": ProsodyRecipe}
 
 
 def make_recipe(kind: str, **settings) -> _WindowedRecipe:
@@ -188,9 +230,18 @@ class FeatureSet:
     from_cache: bool = False
 
 
+def _code_fingerprint() -> str:
+    """Source of the loading and feature code plus librosa's version: editing either invalidates caches."""
+    from . import audio
+
+    sources = "".join(Path(module.__file__).read_text() for module in (audio, sys.modules[__name__]))
+    return sources + librosa.__version__
+
+
 def cache_key(paths: list[str], recipe: _WindowedRecipe) -> str:
-    """Hash of the recipe and each file's path, size and modification time."""
+    """Hash of the recipe, the feature code, and each file's path, size and modification time."""
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
+    digest.update(_code_fingerprint().encode())
     for path in paths:
         stat = os.stat(path)
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())

@@ -1,0 +1,132 @@
+"""Metrics from class probabilities: the seed's figures, the honest ones, and the gender rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from . import config
+
+
+def gender_split(labels: list[str]) -> dict[str, list[int]]:
+    """Column indices of each gender in ``gender_emotion`` labels (empty dict for other schemes)."""
+    if not all("_" in label and label.split("_", 1)[0] in config.GENDERS for label in labels):
+        return {}
+    return {g: [i for i, label in enumerate(labels) if label.startswith(f"{g}_")] for g in config.GENDERS}
+
+
+def gender_decision(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's rule: sum each gender's class probabilities; the larger sum wins.
+
+    Returns (gender per row, that gender's summed probability).
+
+    >>> gender_decision(np.array([[.1, .1, .1, .1, .1, .3, .1, .05, .05, 0]]), list(LABELS))  # doctest: +SKIP
+    """
+    columns = gender_split(labels)
+    if not columns:
+        raise ValueError(f"labels {labels} do not carry gender (use a gender_emotion scheme)")
+    sums = np.stack([probabilities[:, columns[g]].sum(axis=1) for g in config.GENDERS], axis=1)
+    winner = sums.argmax(axis=1)
+    return np.array(config.GENDERS)[winner], sums[np.arange(len(sums)), winner]
+
+
+def emotion_probabilities(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Sum ``gender_emotion`` probabilities over gender: (rows x emotions, emotion names)."""
+    emotions = sorted({label.split("_", 1)[1] for label in labels})
+    summed = np.stack([probabilities[:, [i for i, l in enumerate(labels) if l.endswith(f"_{e}")]].sum(axis=1)
+                       for e in emotions], axis=1)
+    return summed, emotions
+
+
+def _safe_auc(y_true: np.ndarray, probabilities: np.ndarray, average: str) -> float:
+    """One-vs-rest ROC AUC, NaN where a class is absent from ``y_true``."""
+    present = np.unique(y_true)
+    if len(present) < probabilities.shape[1]:
+        return float("nan")
+    one_hot = np.eye(probabilities.shape[1])[y_true]
+    return float(skm.roc_auc_score(one_hot, probabilities, average=average))
+
+
+def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Accuracy, micro and macro precision/recall/F1, UAR, micro/macro ROC AUC, and for
+    ``gender_emotion`` labels the gender accuracy (seed's rule) and 5-class emotion accuracy."""
+    y_true = np.asarray(y_true)
+    y_pred = probabilities.argmax(axis=1)
+    class_ids = list(range(len(labels)))
+    result = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
+    for average in ("micro", "macro"):
+        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=class_ids, average=average, zero_division=0)
+        result |= {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
+    result["uar"] = result["recall_macro"]
+    result["auc_micro"] = _safe_auc(y_true, probabilities, "micro")
+    result["auc_macro"] = _safe_auc(y_true, probabilities, "macro")
+    if gender_split(labels):
+        true_labels = np.array(labels)[y_true]
+        predicted_gender, _ = gender_decision(probabilities, labels)
+        result["gender_accuracy"] = float(np.mean(predicted_gender == [l.split("_", 1)[0] for l in true_labels]))
+        emotion_probs, emotions = emotion_probabilities(probabilities, labels)
+        predicted_emotion = np.array(emotions)[emotion_probs.argmax(axis=1)]
+        result["emotion_accuracy"] = float(np.mean(predicted_emotion == [l.split("_", 1)[1] for l in true_labels]))
+    return result
+
+
+def per_class_auc(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> pd.Series:
+    """ROC AUC of each class against the rest (the seed's table)."""
+    return pd.Series(
+        [skm.roc_auc_score(np.asarray(y_true) == i, probabilities[:, i]) if len(np.unique(np.asarray(y_true) == i)) == 2
+         else np.nan for i in range(len(labels))],
+        index=labels, name="roc_auc",
+    )
+
+
+def per_class_report(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """Precision, recall, F1, support and ROC AUC of every class."""
+    report = skm.classification_report(np.asarray(y_true), probabilities.argmax(axis=1), labels=list(range(len(labels))),
+                                       target_names=labels, output_dict=True, zero_division=0)
+    frame = pd.DataFrame(report).T.loc[labels]
+    frame["support"] = frame["support"].astype(int)
+    return frame.join(per_class_auc(y_true, probabilities, labels))
+
+
+def fold_metrics(experiment) -> pd.DataFrame:
+    """One row of :func:`classification_metrics` per fold of an ``ExperimentResult``."""
+    targets = experiment.table["label"].cat.codes.to_numpy()
+    rows = [classification_metrics(targets[f.test_index], f.probabilities, experiment.labels) | {"fold": f.fold}
+            for f in experiment.folds]
+    return pd.DataFrame(rows).set_index("fold")
+
+
+def pooled_predictions(experiment) -> tuple[np.ndarray, np.ndarray]:
+    """(true class ids, probabilities) of every tested clip over all folds."""
+    targets = experiment.table["label"].cat.codes.to_numpy()
+    index = np.concatenate([f.test_index for f in experiment.folds])
+    return targets[index], np.concatenate([f.probabilities for f in experiment.folds])
+
+
+def summarise(experiment) -> dict:
+    """Mean and standard deviation over folds of every metric, with the protocol and fold count."""
+    per_fold = fold_metrics(experiment)
+    return {
+        "model": experiment.model_name,
+        "protocol": experiment.protocol,
+        "n_folds": int(len(per_fold)),
+        "mean": per_fold.mean().round(4).to_dict(),
+        "std": per_fold.std(ddof=0).round(4).to_dict(),
+        "train_seconds": round(float(sum(f.seconds for f in experiment.folds)), 1),
+    }
+
+
+def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macro", "f1_micro", "auc_macro",
+                                                      "gender_accuracy", "emotion_accuracy")) -> pd.DataFrame:
+    """Models x protocols table of 'mean ± std' strings (std shown when there are several folds)."""
+    rows = []
+    for summary in summaries:
+        row = {"model": summary["model"], "protocol": summary["protocol"], "folds": summary["n_folds"]}
+        for column in columns:
+            if column in summary["mean"]:
+                mean, std = summary["mean"][column], summary["std"][column]
+                row[column] = f"{mean:.3f} ± {std:.3f}" if summary["n_folds"] > 1 else f"{mean:.3f}"
+        row["train s"] = summary["train_seconds"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["model", "protocol"])
