@@ -1,8 +1,12 @@
-# Speech emotion recognition report: every target installs what it needs.
-# `make report` builds the whole HTML report; `make test` runs the test suite.
+# Speech emotion recognition report. Every target installs what it needs.
+#   make report   run notebooks 01-05 and write reports/<dataset>/report.html
+#   make test     unit tests, then nbval over the notebooks
+# Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path MODEL=cnn|svm|seed_cnn SPLIT=speaker|random
+#                    EPOCHS=40 FOLDS=6 SEED=42
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
 
 PYTHON_BOOT ?= python3
 UV_VERSION  := 0.13.8
@@ -11,19 +15,27 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 KERNEL      := ser-report
 
-# Report parameters (each becomes a papermill parameter).
 DATASET     ?= synthetic
 RAVDESS_DIR ?=
 MODEL       ?= cnn
 SPLIT       ?= speaker
 EPOCHS      ?= 40
+FOLDS       ?= 6
 SEED        ?= 42
+
+REPORT_DIR  := reports/$(DATASET)
+PKG_SRC     := $(wildcard ser_utils/*.py) pyproject.toml
+PARAMS      := $(REPORT_DIR)/.params
+PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
+PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar -p DATASET $(DATASET)
+DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv data report test bench lab clean clean-all
+.PHONY: help venv data report test bench lab clean clean-all FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,3 +50,58 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 venv: $(STAMP) ## create or refresh the virtual environment from the lock
+
+data: $(STAMP) ## build the synthetic corpus (1440 clips, offline)
+	$(PY) -m ser_utils.cli data --seed $(SEED)
+
+# Rewritten only when a parameter changes, so stages re-run exactly when they are stale.
+$(PARAMS): FORCE
+	@mkdir -p $(@D)
+	@echo '$(PARAMS_TEXT)' | cmp -s - $@ || echo '$(PARAMS_TEXT)' > $@
+
+# Each notebook is executed to a temporary file and renamed on success: a failed run stops
+# the build with the cell's error and leaves <name>.failed.ipynb to inspect.
+define execute
+	@echo ">> $(notdir $@)"
+	$(PAPERMILL) $(1) notebooks/$(notdir $@) $(@:.ipynb=.failed.ipynb)
+	@mv $(@:.ipynb=.failed.ipynb) $@
+endef
+
+$(REPORT_DIR)/01_data_labelling.ipynb: notebooks/01_data_labelling.ipynb $(PKG_SRC) $(STAMP) $(PARAMS)
+	$(call execute,$(DATA_DIR_P) -p SEED $(SEED))
+
+$(REPORT_DIR)/02_mfcc_exploration.ipynb: notebooks/02_mfcc_exploration.ipynb $(REPORT_DIR)/01_data_labelling.ipynb
+	$(call execute,-p SEED $(SEED))
+
+$(REPORT_DIR)/03_training.ipynb: notebooks/03_training.ipynb $(REPORT_DIR)/01_data_labelling.ipynb
+	$(call execute,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED))
+
+$(REPORT_DIR)/04_evaluation.ipynb: notebooks/04_evaluation.ipynb $(REPORT_DIR)/03_training.ipynb
+	$(call execute,-p PRIMARY_MODEL $(MODEL))
+
+$(REPORT_DIR)/05_prediction.ipynb: notebooks/05_prediction.ipynb $(REPORT_DIR)/04_evaluation.ipynb
+	$(call execute,-p MODEL $(MODEL) -p PROTOCOL $(SPLIT) -p SEED $(SEED))
+
+NOTEBOOKS_RUN := $(foreach n,01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction,$(REPORT_DIR)/$(n).ipynb)
+
+$(REPORT_DIR)/report.html: $(NOTEBOOKS_RUN)
+	$(PY) -m ser_utils.cli report --dataset $(DATASET)
+
+report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<dataset>/report.html (+ a code-hidden version)
+	@echo ">> open $(REPORT_DIR)/report.html (presentation: $(REPORT_DIR)/report-presentation.html)"
+
+test: $(STAMP) ## unit tests, then nbval over the notebooks
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 -p no:cacheprovider notebooks
+
+bench: $(STAMP) ## benchmark feature extraction and prediction speed
+	$(PY) benchmarks/bench.py
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks
+
+clean: ## remove generated reports and models (keeps the corpus and the venv)
+	rm -rf reports/synthetic reports/ravdess models/synthetic models/ravdess data/interim data/processed
+
+clean-all: clean ## also remove the corpus and the virtual environment
+	rm -rf data/raw $(VENV)

@@ -79,3 +79,13 @@ def label_scheme(name: str) -> dict:
         return LABEL_SCHEMES[name]
     except KeyError:
         raise ValueError(f"unknown label scheme {name!r}; choose one of {sorted(LABEL_SCHEMES)}") from None
+
+
+def labels_path(dataset: str, scheme: str) -> Path:
+    """Where notebook 01 writes the labels table of ``dataset`` under ``scheme``."""
+    return INTERIM_DIR / f"{dataset}-{scheme}.csv"
+
+
+def run_dir(dataset: str, model: str, protocol: str) -> Path:
+    """Where a trained model of ``dataset`` and its predictions live: ``models/<dataset>/<model>-<protocol>``."""
+    return MODELS_DIR / dataset / f"{model}-{protocol}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .storage import atomic_path
+from .storage import atomic_path, read_json, write_json
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 _NAME_PATTERN = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
@@ -137,16 +137,26 @@ def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME
     return apply_label_scheme(table, scheme)
 
 
-def save_labels(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write the labels table as CSV atomically and return its path."""
+def save_labels(table: pd.DataFrame, path: str | Path, *, scheme: str, dataset: dict) -> Path:
+    """Write the labels table as CSV, and beside it a JSON sidecar with the scheme and the corpus.
+
+    ``dataset`` describes the corpus (name, path, whether it is synthetic, its caption),
+    so every later stage labels its figures with it.
+    """
+    path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    return Path(path)
+    write_json(path.with_suffix(".json"), {"scheme": scheme, "classes": list(config.label_scheme(scheme)["classes"]),
+                                           "dataset": dataset, "n_clips": int(len(table))})
+    return path
 
 
-def load_labels(path: str | Path, scheme: str | None = None) -> pd.DataFrame:
-    """Read a labels CSV written by :func:`save_labels`, restoring the label's class order."""
+def load_labels(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """Read a labels table written by :func:`save_labels`: (table with ordered labels, sidecar info)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no labels table; run notebook 01 (or `make report`) first")
+    info = read_json(path.with_suffix(".json"))
     table = pd.read_csv(path)
-    if scheme is not None:
-        table["label"] = pd.Categorical(table["label"], categories=list(config.label_scheme(scheme)["classes"]))
-    return table
+    table["label"] = pd.Categorical(table["label"], categories=info["classes"])
+    return table, info

@@ -40,6 +40,10 @@ class Dataset:
             return "SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, 24 speakers)"
         return f"RAVDESS speech ({self.path})"
 
+    def to_dict(self) -> dict:
+        """JSON-able description, saved with labels, models and metrics."""
+        return {"name": self.name, "path": str(self.path), "synthetic": self.synthetic, "label": self.label}
+
 
 def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None, *, seed: int = config.DEFAULT_SEED,
                     download: bool = True) -> Dataset:

@@ -39,7 +39,7 @@ def emotion_probabilities(probabilities: np.ndarray, labels: list[str]) -> tuple
     return summed, emotions
 
 
-def _safe_auc(y_true: np.ndarray, probabilities: np.ndarray, average: str) -> float:
+def roc_auc_ovr(y_true: np.ndarray, probabilities: np.ndarray, average: str) -> float:
     """One-vs-rest ROC AUC, NaN where a class is absent from ``y_true``."""
     present = np.unique(y_true)
     if len(present) < probabilities.shape[1]:
@@ -59,8 +59,8 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels
         p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=class_ids, average=average, zero_division=0)
         result |= {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
     result["uar"] = result["recall_macro"]
-    result["auc_micro"] = _safe_auc(y_true, probabilities, "micro")
-    result["auc_macro"] = _safe_auc(y_true, probabilities, "macro")
+    result["auc_micro"] = roc_auc_ovr(y_true, probabilities, "micro")
+    result["auc_macro"] = roc_auc_ovr(y_true, probabilities, "macro")
     if gender_split(labels):
         true_labels = np.array(labels)[y_true]
         predicted_gender, _ = gender_decision(probabilities, labels)
@@ -130,3 +130,12 @@ def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macr
         row["train s"] = summary["train_seconds"]
         rows.append(row)
     return pd.DataFrame(rows).set_index(["model", "protocol"])
+
+
+def write_metrics(path, summaries: list[dict], *, dataset: dict, primary: dict) -> dict:
+    """Write ``metrics.json``: the corpus, every model x protocol summary, and the headline run."""
+    from .storage import write_json
+
+    record = {"dataset": dataset, "headline": primary, "runs": summaries}
+    write_json(path, record)
+    return record

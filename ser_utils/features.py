@@ -23,7 +23,7 @@ import librosa
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import config
 from .audio import AudioError, audio_info, fix_length, load_audio
@@ -311,3 +311,18 @@ def _feature_set(table, features, ok, reasons, recipe, *, from_cache: bool) -> F
     failed_paths = [str(path) for path in table.loc[~ok, "path"]]
     kept = table.loc[ok].reset_index(drop=True)
     return FeatureSet(features, kept, list(zip(failed_paths, reasons)), recipe, from_cache)
+
+
+def project_2d(features: np.ndarray, *, seed: int = config.DEFAULT_SEED) -> dict[str, np.ndarray]:
+    """Standardise ``features`` and embed them in 2-D with PCA (linear) and t-SNE (neighbourhoods)."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from sklearn.preprocessing import StandardScaler
+
+    scaled = StandardScaler().fit_transform(features)
+    pca = PCA(n_components=2, random_state=seed).fit(scaled)
+    explained = pca.explained_variance_ratio_.sum()
+    return {
+        f"PCA ({explained:.0%} of variance)": pca.transform(scaled),
+        "t-SNE (perplexity 30)": TSNE(n_components=2, perplexity=30, init="pca", random_state=seed).fit_transform(scaled),
+    }

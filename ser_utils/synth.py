@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from joblib import Parallel, delayed
 from scipy.signal import lfilter
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import config
 from .storage import atomic_path, read_json, write_json

@@ -17,14 +17,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from tqdm import tqdm
 
 from . import config
 from .features import FeatureSet
-from .models import MODEL_FEATURES, TrainedModel, build_cnn, build_seed_cnn, build_svm, keras
+from .models import MODEL_FEATURES, TrainedModel, build_cnn, build_seed_cnn, build_svm, keras, load_model
+from .storage import atomic_path, read_json, write_json
 
 PROTOCOLS = {
     "speaker": "speaker-independent (leave-actors-out, gender-balanced folds)",
@@ -147,8 +150,6 @@ def run_experiment(feature_set: FeatureSet, model_name: str, protocol: str = "sp
 
     The model of the first fold is kept as the run's model, with its metadata.
     """
-    from tqdm.auto import tqdm
-
     if MODEL_FEATURES[model_name] != feature_set.recipe.kind:
         raise ValueError(f"model {model_name!r} needs {MODEL_FEATURES[model_name]!r} features, "
                          f"got {feature_set.recipe.kind!r}")
@@ -213,3 +214,79 @@ def run_metadata(table, model_name, protocol, train_index, val_index, test_index
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
     }
+
+
+def save_experiment(experiment: ExperimentResult, run_dir, *, dataset: dict, summary: dict) -> Path:
+    """Write the run's model and metadata, plus every fold's test predictions and training history.
+
+    ``run_dir`` gets ``model.keras``/``model.joblib``, ``metadata.json`` (with the
+    dataset and the cross-fold ``summary``), ``predictions.npz`` and ``folds.json``.
+    """
+    run_dir = Path(run_dir)
+    experiment.model.metadata |= {"dataset": dataset, "metrics": summary}
+    experiment.model.save(run_dir)
+    with atomic_path(run_dir / "predictions.npz") as tmp:
+        np.savez(tmp, **{f"fold{f.fold}_index": f.test_index for f in experiment.folds},
+                 **{f"fold{f.fold}_probabilities": f.probabilities for f in experiment.folds})
+    folds = [{"fold": f.fold, "history": f.history, "seconds": f.seconds, "epochs_run": f.epochs_run,
+              "test_actors": f.test_actors} for f in experiment.folds]
+    write_json(run_dir / "folds.json", {"model": experiment.model_name, "protocol": experiment.protocol,
+                                        "labels": experiment.labels, "folds": folds})
+    return run_dir
+
+
+def load_experiment(run_dir, table: pd.DataFrame) -> ExperimentResult:
+    """Read back what :func:`save_experiment` wrote, against the same labels ``table``."""
+    run_dir = Path(run_dir)
+    record = read_json(run_dir / "folds.json")
+    with np.load(run_dir / "predictions.npz") as arrays:
+        folds = [FoldResult(f["fold"], arrays[f"fold{f['fold']}_index"], arrays[f"fold{f['fold']}_probabilities"],
+                            f["history"], f["seconds"], f["epochs_run"], f["test_actors"]) for f in record["folds"]]
+    if list(table["label"].cat.categories) != record["labels"]:
+        raise ValueError(f"{run_dir}: trained on labels {record['labels']}, the table has "
+                         f"{list(table['label'].cat.categories)}")
+    return ExperimentResult(record["model"], record["protocol"], folds, load_model(run_dir), record["labels"], table)
+
+
+def fold_table(table: pd.DataFrame, folds) -> pd.DataFrame:
+    """Test actors of each fold with their genders, and the clip counts (to show there is no overlap)."""
+    rows = []
+    for number, (train_index, test_index) in enumerate(folds):
+        test = table.iloc[test_index]
+        overlap = set(test["actor"]) & set(table.iloc[train_index]["actor"])
+        rows.append({
+            "fold": number,
+            "test actors": ", ".join(f"{a:02d}{'M' if a % 2 else 'F'}" for a in sorted(test["actor"].unique())),
+            "train clips": len(train_index), "test clips": len(test_index), "actors in both": len(overlap),
+        })
+    return pd.DataFrame(rows).set_index("fold")
+
+
+def train_and_save(table: pd.DataFrame, *, dataset: dict, model_names, protocols, n_folds: int, max_folds: dict,
+                   epochs: dict, seed: int, progress: bool = True) -> dict[tuple[str, str], ExperimentResult]:
+    """Run every model under every protocol and save each run to ``models/<dataset>/<model>-<protocol>``."""
+    from .evaluation import summarise
+    from .features import extract_features, make_recipe
+
+    experiments = {}
+    for model_name in model_names:
+        feature_set = extract_features(table, make_recipe(MODEL_FEATURES[model_name]), progress=progress)
+        if feature_set.failed:
+            print(f"skipped {len(feature_set.failed)} unusable file(s):", *feature_set.failed, sep="\n  ")
+        for protocol in protocols:
+            experiment = run_experiment(feature_set, model_name, protocol, n_folds=n_folds,
+                                        max_folds=max_folds.get(model_name), epochs=epochs.get(model_name, 40),
+                                        seed=seed, progress=progress)
+            save_experiment(experiment, config.run_dir(dataset["name"], model_name, protocol), dataset=dataset,
+                            summary=summarise(experiment))
+            experiments[model_name, protocol] = experiment
+    return experiments
+
+
+def training_summary(experiments: dict) -> pd.DataFrame:
+    """Per run: folds trained, epochs run per fold, and training seconds (total and per fold)."""
+    rows = [{"model": m, "protocol": p, "folds": len(e.folds), "epochs run": ", ".join(str(f.epochs_run) for f in e.folds),
+             "train s (total)": round(sum(f.seconds for f in e.folds), 1),
+             "train s per fold": round(float(np.mean([f.seconds for f in e.folds])), 1)}
+            for (m, p), e in experiments.items()]
+    return pd.DataFrame(rows).set_index(["model", "protocol"])

@@ -1,0 +1,246 @@
+"""Figures for the notebooks. Every figure carries a title, axis labels with units, and a
+footer naming the corpus (a synthetic corpus always says so) and, where it applies, the protocol."""
+
+from __future__ import annotations
+
+import librosa.display
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn import metrics as skm
+
+from . import config
+from .evaluation import roc_auc_ovr
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
+    """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout."""
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
+    return fig
+
+
+def counts(table: pd.DataFrame, caption: str) -> plt.Figure:
+    """Clips per class, per gender and per actor."""
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw={"width_ratios": [3, 1, 4]})
+    sns.countplot(data=table, y="label", ax=axes[0], hue="gender", dodge=False, legend=False)
+    axes[0].set(title="Clips per class", xlabel="clips", ylabel="class")
+    sns.countplot(data=table, x="gender", ax=axes[1], hue="gender", order=list(config.GENDERS))
+    axes[1].set(title="Clips per gender", xlabel="gender", ylabel="clips")
+    sns.countplot(data=table, x="actor", ax=axes[2], hue="gender")
+    axes[2].set(title="Clips per actor", xlabel="actor", ylabel="clips")
+    return stamp(fig, caption)
+
+
+def waveform(samples: np.ndarray, sample_rate: int, title: str, caption: str, *, ax=None) -> plt.Figure:
+    """Amplitude over time."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(12, 2.8))
+    ax.plot(np.arange(len(samples)) / sample_rate, samples, linewidth=0.5)
+    ax.set(title=title, xlabel="time (s)", ylabel="amplitude")
+    return stamp(fig, caption)
+
+
+def image(matrix: np.ndarray, *, sample_rate: int, hop_length: int, title: str, y_axis: str, ylabel: str,
+          ax, colorbar: str | None = "dB") -> None:
+    """Show a (rows x frames) matrix over time with ``librosa.display.specshow``."""
+    mesh = librosa.display.specshow(matrix, sr=sample_rate, hop_length=hop_length, x_axis="time", y_axis=y_axis, ax=ax)
+    ax.set(title=title, xlabel="time (s)", ylabel=ylabel)
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label=colorbar)
+
+
+def filter_bank(filters: np.ndarray, sample_rate: int, caption: str) -> plt.Figure:
+    """Triangular mel filters over frequency."""
+    fig, ax = plt.subplots(figsize=(12, 3))
+    frequencies = np.linspace(0, sample_rate / 2, filters.shape[1])
+    ax.plot(frequencies, filters[::4].T, linewidth=0.8)
+    ax.set(title=f"Mel filter bank (every 4th of {len(filters)} filters)", xlabel="frequency (Hz)", ylabel="weight")
+    return stamp(fig, caption)
+
+
+def class_examples(matrices: dict[str, np.ndarray], *, sample_rate: int, hop_length: int, caption: str,
+                   ylabel: str = "mel band") -> plt.Figure:
+    """One log-mel (or MFCC) image per class, on a shared colour scale: rows = gender, columns = emotion."""
+    labels = list(matrices)
+    genders = sorted({label.split("_", 1)[0] for label in labels})
+    emotions = sorted({label.split("_", 1)[1] for label in labels})
+    fig, axes = plt.subplots(len(genders), len(emotions), figsize=(3.2 * len(emotions), 2.8 * len(genders)),
+                             squeeze=False, sharex=True, sharey=True)
+    vmin, vmax = np.percentile(np.concatenate([m.ravel() for m in matrices.values()]), [2, 99.5])
+    for row, gender in enumerate(genders):
+        for column, emotion in enumerate(emotions):
+            ax = axes[row, column]
+            librosa.display.specshow(matrices[f"{gender}_{emotion}"], sr=sample_rate, hop_length=hop_length,
+                                     x_axis="time", ax=ax, vmin=vmin, vmax=vmax)
+            ax.set(title=f"{gender} {emotion}", xlabel="time (s)" if row == len(genders) - 1 else "",
+                   ylabel=ylabel if column == 0 else "")
+    return stamp(fig, caption)
+
+
+def distributions(frame: pd.DataFrame, columns: dict[str, str], caption: str, *, by: str = "emotion",
+                  hue: str = "gender") -> plt.Figure:
+    """Box plots of each measure (``columns``: name -> axis label with unit) by ``by``, split by ``hue``."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 4))
+    for ax, (column, label) in zip(np.atleast_1d(axes), columns.items()):
+        sns.boxplot(data=frame, x=by, y=column, hue=hue, ax=ax, fliersize=1.5, linewidth=0.8)
+        ax.set(title=label.split(" (")[0], xlabel=by, ylabel=label)
+        ax.tick_params(axis="x", rotation=45)
+        if ax is not np.atleast_1d(axes)[-1]:
+            ax.get_legend().remove()
+    return stamp(fig, caption)
+
+
+def mean_curves(features: np.ndarray, labels: pd.Series, *, title: str, xlabel: str, ylabel: str, caption: str) -> plt.Figure:
+    """Mean and a one-standard-deviation band of a 1-D feature vector per class."""
+    fig, ax = plt.subplots(figsize=(12, 4))
+    x = np.arange(features.shape[1])
+    for label in labels.cat.categories:
+        rows = features[(labels == label).to_numpy()]
+        mean, std = rows.mean(axis=0), rows.std(axis=0)
+        ax.plot(x, mean, label=label, linewidth=1)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.08)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(ncol=5, fontsize=8, loc="lower center")
+    return stamp(fig, caption)
+
+
+def projection(points: dict[str, np.ndarray], labels: pd.Series, caption: str) -> plt.Figure:
+    """Scatter plots of 2-D embeddings (name -> n x 2 array), coloured by class."""
+    fig, axes = plt.subplots(1, len(points), figsize=(7 * len(points), 5.5), squeeze=False)
+    for ax, (name, xy) in zip(axes[0], points.items()):
+        sns.scatterplot(x=xy[:, 0], y=xy[:, 1], hue=labels.to_numpy(), hue_order=list(labels.cat.categories),
+                        ax=ax, s=12, palette="tab10", linewidth=0)
+        ax.set(title=name, xlabel="component 1", ylabel="component 2")
+        ax.legend(fontsize=7, ncol=2, loc="best")
+    return stamp(fig, caption)
+
+
+def training_curves(histories: dict[str, dict], caption: str) -> plt.Figure:
+    """Loss and accuracy per epoch, training and validation, one row per run."""
+    fig, axes = plt.subplots(len(histories), 2, figsize=(12, 3.2 * len(histories)), squeeze=False)
+    for row, (name, history) in enumerate(histories.items()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        for ax, metric, unit in ((axes[row, 0], "loss", "cross-entropy"), (axes[row, 1], "accuracy", "fraction correct")):
+            ax.plot(epochs, history[metric], label="training")
+            ax.plot(epochs, history[f"val_{metric}"], label="validation (held-out)")
+            ax.set(title=f"{name}: {metric}", xlabel="epoch", ylabel=unit)
+            ax.legend(fontsize=8)
+    return stamp(fig, caption)
+
+
+def confusion(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
+    """Row-normalised confusion matrix heatmap (recall on the diagonal)."""
+    matrix = skm.confusion_matrix(y_true, probabilities.argmax(axis=1), labels=range(len(labels)), normalize="true")
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    sns.heatmap(matrix, annot=True, fmt=".2f", cmap="Blues", xticklabels=labels, yticklabels=labels, ax=ax,
+                vmin=0, vmax=1, cbar_kws={"label": "fraction of the true class"}, annot_kws={"size": 8})
+    ax.set(title=title, xlabel="predicted class", ylabel="true class")
+    return stamp(fig, caption)
+
+
+def roc_curves(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
+    """One-vs-rest ROC curve of each class, with micro- and macro-average AUC in the legend."""
+    one_hot = np.eye(len(labels))[y_true]
+    fig, ax = plt.subplots(figsize=(8, 7))
+    for i, label in enumerate(labels):
+        if one_hot[:, i].any():
+            fpr, tpr, _ = skm.roc_curve(one_hot[:, i], probabilities[:, i])
+            ax.plot(fpr, tpr, linewidth=1, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
+    fpr, tpr, _ = skm.roc_curve(one_hot.ravel(), probabilities.ravel())
+    ax.plot(fpr, tpr, "k--", linewidth=2, label=f"micro average (AUC {skm.auc(fpr, tpr):.3f})")
+    macro = roc_auc_ovr(y_true, probabilities, "macro")
+    ax.plot([0, 1], [0, 1], color="lightgray", linewidth=1)
+    ax.set(title=f"{title}\nmacro-average AUC {macro:.3f}", xlabel="false positive rate", ylabel="true positive rate")
+    ax.legend(fontsize=7, loc="lower right")
+    return stamp(fig, caption)
+
+
+def protocol_comparison(summaries: list[dict], metric: str, caption: str) -> plt.Figure:
+    """Bar chart of ``metric`` (mean ± std over folds) for each model under each protocol."""
+    frame = pd.DataFrame([{"model": s["model"], "protocol": s["protocol"], "mean": s["mean"][metric],
+                           "std": s["std"][metric]} for s in summaries])
+    fig, ax = plt.subplots(figsize=(9, 4))
+    models = list(dict.fromkeys(frame["model"]))
+    protocols = list(dict.fromkeys(frame["protocol"]))
+    width = 0.8 / len(protocols)
+    for k, protocol in enumerate(protocols):
+        part = frame[frame["protocol"] == protocol].set_index("model").reindex(models)
+        positions = np.arange(len(models)) + (k - (len(protocols) - 1) / 2) * width
+        bars = ax.bar(positions, part["mean"], width, yerr=part["std"], capsize=3, label=protocol)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    chance = 1 / 10 if metric in ("accuracy", "uar") else None
+    if chance:
+        ax.axhline(chance, color="gray", linestyle=":", label="chance (10 classes)")
+    ax.set_xticks(np.arange(len(models)), models)
+    ax.set(title=f"{metric} by model and protocol (mean ± std over folds)", xlabel="model", ylabel=metric, ylim=(0, 1.05))
+    ax.legend(fontsize=8)
+    return stamp(fig, caption)
+
+
+def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], winner: str, title: str,
+          caption: str) -> plt.Figure:
+    """Radar chart of emotion probabilities, one polygon per gender, the winning gender highlighted."""
+    angles = np.linspace(0, 2 * np.pi, len(emotions), endpoint=False)
+    closed = np.append(angles, angles[0])
+    fig, ax = plt.subplots(figsize=(6.5, 6.5), subplot_kw={"projection": "polar"})
+    for gender, values in emotion_probabilities.items():
+        is_winner = gender == winner
+        ring = np.append(values, values[0])
+        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1, linestyle="-" if is_winner else "--",
+                label=f"{gender}{' (decision)' if is_winner else ''}")
+        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.05)
+    ax.set_xticks(angles, emotions)
+    ax.set_ylim(0, max(0.05, max(v.max() for v in emotion_probabilities.values()) * 1.1))
+    ax.set_title(title, pad=20)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
+    return stamp(fig, caption)
+
+
+def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[str], window_s: float,
+                    title: str, caption: str) -> plt.Figure:
+    """Class probabilities of each sliding window, plotted at the window's centre."""
+    fig, ax = plt.subplots(figsize=(12, 4))
+    centres = starts + window_s / 2
+    for i, label in enumerate(labels):
+        ax.plot(centres, probabilities[:, i], marker="o", markersize=3, linewidth=1, label=label)
+    ax.set(title=title, xlabel="window centre (s)", ylabel="probability", ylim=(0, 1))
+    ax.legend(ncol=5, fontsize=7, loc="upper center")
+    return stamp(fig, caption)
+
+
+def degradation(frame: pd.DataFrame, *, x: str, xlabel: str, title: str, caption: str, invert: bool = False) -> plt.Figure:
+    """Accuracy (columns ``accuracy``, ``gender_accuracy``, ...) as a condition worsens."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for column in [c for c in frame.columns if c != x]:
+        ax.plot(frame[x], frame[column], marker="o", label=column)
+    ax.set(title=title, xlabel=xlabel, ylabel="fraction correct", ylim=(0, 1.05))
+    if invert:
+        ax.invert_xaxis()
+    ax.legend(fontsize=8)
+    return stamp(fig, caption)
+
+
+def long_term_spectra(signals: dict[str, np.ndarray], sample_rate: int, caption: str) -> plt.Figure:
+    """Average power spectrum (Welch) of each signal, in dB over frequency."""
+    from scipy.signal import welch
+
+    fig, ax = plt.subplots(figsize=(12, 3.2))
+    for name, samples in signals.items():
+        frequencies, power = welch(samples, fs=sample_rate, nperseg=2048)
+        ax.plot(frequencies, 10 * np.log10(power + 1e-20), label=name, linewidth=1)
+    ax.set(title="Long-term average spectrum", xlabel="frequency (Hz)", ylabel="power (dB)")
+    ax.legend()
+    return stamp(fig, caption)
+
+
+def frame_and_window(frame: np.ndarray, window: np.ndarray, sample_rate: int, caption: str) -> plt.Figure:
+    """One analysis frame, the Hann window, and their product."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3), sharex=True)
+    milliseconds = np.arange(len(frame)) / sample_rate * 1000
+    for ax, values, title in zip(axes, (frame, window, frame * window), ("frame", "Hann window", "windowed frame")):
+        ax.plot(milliseconds, values, linewidth=0.8)
+        ax.set(title=title, xlabel="time within frame (ms)", ylabel="amplitude")
+    return stamp(fig, caption)

@@ -1,0 +1,106 @@
+"""One self-contained HTML report from the executed notebooks, with a title page and a table of contents."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+
+from .storage import atomic_path, read_json
+from .training import git_commit, package_versions
+
+SECTIONS = {
+    "01_data_labelling": "Data labelling",
+    "02_mfcc_exploration": "MFCC exploration",
+    "03_training": "Training",
+    "04_evaluation": "Evaluation",
+    "05_prediction": "Prediction",
+}
+HEADLINE_METRICS = ("accuracy", "uar", "f1_macro", "auc_macro", "gender_accuracy", "emotion_accuracy")
+
+
+class DropStderr(Preprocessor):
+    """Remove stderr streams (progress bars, library warnings) from the report."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+        return cell, resources
+
+
+def _metrics_table(metrics: dict) -> str:
+    """Markdown table of every run's mean metrics, headline run in bold."""
+    headline = metrics["headline"]
+    lines = ["| model | protocol | folds | " + " | ".join(HEADLINE_METRICS) + " |",
+             "|---|---|---|" + "---|" * len(HEADLINE_METRICS)]
+    for run in metrics["runs"]:
+        bold = "**" if (run["model"], run["protocol"]) == (headline["model"], headline["protocol"]) else ""
+        values = " | ".join(f"{bold}{run['mean'][m]:.3f}{bold}" if m in run["mean"] else "" for m in HEADLINE_METRICS)
+        lines.append(f"| {bold}{run['model']}{bold} | {run['protocol']} | {run['n_folds']} | {values} |")
+    return "\n".join(lines)
+
+
+def title_page(metrics: dict, *, dataset_name: str) -> str:
+    """Markdown of the title page: headline metrics, corpus, protocol, date, commit, versions, contents."""
+    headline, dataset = metrics["headline"], metrics["dataset"]
+    warning = ("\n> **Synthetic corpus.** These figures come from speech synthesised offline in RAVDESS's design. "
+               "They show that the pipeline works, not how well emotion is recognised in real voices.\n"
+               if dataset["synthetic"] else "")
+    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
+    contents = "\n".join(f"{i}. [{title}](#{name})" for i, (name, title) in enumerate(SECTIONS.items(), start=1))
+    mean = headline["mean"]
+    return f"""# Speech emotion recognition: who speaks, and how do they feel?
+{warning}
+**Corpus:** {dataset['label']}  
+**Headline** ({headline['model']}, speaker-independent, {headline['n_folds']} fold(s), actors never heard in training):
+accuracy **{mean['accuracy']:.3f}** on 10 classes (chance 0.100), UAR {mean['uar']:.3f},
+gender {mean.get('gender_accuracy', float('nan')):.3f}, emotion (5 classes) {mean.get('emotion_accuracy', float('nan')):.3f}.
+
+{_metrics_table(metrics)}
+
+*speaker* = leave-actors-out folds (no actor in both train and test); *random* = the seed's per-clip split
+(same speakers in train and test, which overstates accuracy).
+
+**Generated** {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · dataset `{dataset_name}` · git commit `{git_commit()}`  
+**Versions:** {versions}
+
+## Contents
+{contents}
+"""
+
+
+def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: str) -> nbformat.NotebookNode:
+    """One notebook: the title page, then each executed notebook under an anchored section heading."""
+    notebook_dir = Path(notebook_dir)
+    merged = nbformat.v4.new_notebook()
+    merged.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                       "language_info": {"name": "python"}}
+    merged.cells.append(nbformat.v4.new_markdown_cell(title_page(metrics, dataset_name=dataset_name)))
+    for name, title in SECTIONS.items():
+        path = notebook_dir / f"{name}.ipynb"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing executed notebook; run `make report` to execute it")
+        merged.cells.append(nbformat.v4.new_markdown_cell(f'<a id="{name}"></a>\n\n---'))
+        merged.cells.extend(nbformat.read(path, as_version=4).cells)
+    for number, cell in enumerate(merged.cells):
+        cell["id"] = f"cell-{number}"
+    return merged
+
+
+def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool = False,
+                 output: str | Path | None = None) -> Path:
+    """Write ``report.html`` (or ``report-presentation.html`` with code hidden) into ``notebook_dir``."""
+    notebook_dir = Path(notebook_dir)
+    metrics = read_json(notebook_dir / "metrics.json")
+    merged = merge_notebooks(notebook_dir, metrics, dataset_name=dataset_name)
+    exporter = HTMLExporter(template_name="lab", exclude_input=hide_code, exclude_input_prompt=hide_code,
+                            exclude_output_prompt=hide_code)
+    exporter.register_preprocessor(DropStderr, enabled=True)
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": "Speech emotion recognition report"}})
+    output = Path(output or notebook_dir / ("report-presentation.html" if hide_code else "report.html"))
+    with atomic_path(output) as tmp:
+        tmp.write_text(body, encoding="utf-8")
+    return output
