@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from joblib import Parallel, delayed
 from scipy.signal import lfilter
 from tqdm import tqdm
 
 from . import config
 from .storage import atomic_path, read_json, write_json
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST_NAME = "corpus.json"
 SPEECH_RMS_DBFS = -24.0
 _ESPEAK_RATE, _ESPEAK_PITCH, _ESPEAK_RANGE = 1, 3, 4
@@ -83,6 +83,7 @@ class ESpeak:
         import espeakng_loader
 
         self._lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
+        self._libc = ctypes.CDLL(None)
         data_path = espeakng_loader.get_data_path().encode()
         self.sample_rate = self._lib.espeak_Initialize(_SYNCHRONOUS, 500, data_path, _DONT_EXIT)
         if self.sample_rate <= 0:
@@ -104,8 +105,11 @@ class ESpeak:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n_samples,)).copy())
         return 0
 
-    def speak(self, text: str, *, variant: str, rate: float, pitch: float, pitch_range: float) -> np.ndarray:
-        """Synthesise ``text`` and return float32 samples in [-1, 1] at :attr:`sample_rate`."""
+    def speak(self, text: str, *, variant: str, rate: float, pitch: float, pitch_range: float, seed: int) -> np.ndarray:
+        """Synthesise ``text`` and return float32 samples in [-1, 1] at :attr:`sample_rate`.
+
+        ``seed`` seeds eSpeak's random source and libc's ``rand`` (breath noise of some variants).
+        """
         if self._lib.espeak_SetVoiceByName(f"en-us+{variant}".encode()) != 0:
             raise ValueError(f"eSpeak NG has no voice variant {variant!r}")
         for parameter, value, low, high in (
@@ -113,6 +117,8 @@ class ESpeak:
         ):
             self._lib.espeak_SetParameter(parameter, int(np.clip(round(value), low, high)), 0)
         self._chunks = []
+        self._lib.espeak_ng_SetRandSeed(seed)
+        self._libc.srand(seed)
         encoded = text.encode()
         self._lib.espeak_Synth(encoded, len(encoded) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
         self._lib.espeak_Synchronize()
@@ -204,7 +210,7 @@ def render_clip(text: str, voice: Voice, emotion: str, intensity: str, rng: np.r
     settings = clip_prosody(voice, emotion, intensity, rng)
     speech = engine.speak(
         text, variant=voice.variant, rate=settings["rate"], pitch=settings["pitch"],
-        pitch_range=settings["pitch_range"],
+        pitch_range=settings["pitch_range"], seed=int(rng.integers(2**31)),
     )
     speech = pitch_jitter(speech, settings["jitter"], engine.sample_rate, rng)
     speech = spectral_tilt(speech, settings["tilt"])
@@ -249,6 +255,27 @@ def render_actor(voice: Voice, out_dir: Path, seed: int) -> int:
     return len(design())
 
 
+def render_actors(voices: list[Voice], out_dir: Path, seed: int, *, n_jobs: int = -1):
+    """Render each actor in a fresh process; yield the number of clips written per actor, in completion order.
+
+    eSpeak NG keeps state in static variables between utterances (its pitch "flutter"
+    phase, for one), so a clip depends on everything the process synthesised before it.
+    One fresh process per actor (forked from a server that has imported this module but
+    not started eSpeak), rendering its clips in a fixed order with seeded noise, makes
+    every file depend only on the seed, whatever the scheduling.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = os.cpu_count() if n_jobs == -1 else n_jobs
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = [pool.submit(render_actor, voice, out_dir, seed) for voice in voices]
+        for future in as_completed(futures):
+            yield future.result()
+
+
 def manifest(seed: int) -> dict:
     """What identifies a built corpus: if any of it changes, the corpus is rebuilt."""
     return {
@@ -286,8 +313,7 @@ def build_synthetic_corpus(
         return out_dir
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     voices = speaker_voices(seed)
-    jobs = (delayed(render_actor)(voice, out_dir, seed) for voice in voices)
-    written = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    written = render_actors(voices, out_dir, seed, n_jobs=n_jobs)
     total = sum(tqdm(written, total=len(voices), desc="synthesising actors", unit="actor"))
     record = manifest(seed) | {"sample_rate": ESpeak.shared().sample_rate, "files_written": total}
     write_json(out_dir / MANIFEST_NAME, record)

@@ -1,0 +1,106 @@
+"""Labelling: the RAVDESS name parser, label schemes, and corpus scanning."""
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from conftest import SHARED_SAMPLE
+from ser_utils import config, corpus
+from ser_utils.corpus import RavdessNameError, parse_ravdess_name
+
+
+def test_parses_every_field_and_gender_from_actor_parity():
+    info = parse_ravdess_name("03-01-05-02-01-02-12.wav")
+    assert (info.emotion, info.intensity, info.statement, info.repetition, info.actor) == ("angry", "strong", 1, 2, 12)
+    assert info.gender == "female"
+    assert parse_ravdess_name("03-01-03-01-02-01-07.wav").gender == "male"
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("03-01-05-02-01-02.wav", "seven two-digit fields"),
+    ("03-01-05-02-01-02-1x.wav", "seven two-digit fields"),
+    ("03-01-09-01-01-01-01.wav", "emotion code 09"),
+    ("03-01-01-02-01-01-01.wav", "neutral clips have no strong"),
+    ("03-01-05-03-01-01-01.wav", "intensity code 03"),
+    ("03-01-05-01-03-01-01.wav", "statement code 03"),
+    ("03-01-05-01-01-01-25.wav", "actor 25"),
+    ("01-01-05-01-01-01-01.wav", "not audio-only"),
+    ("03-01-05-01-01-01-01.txt", "not an audio file"),
+])
+def test_malformed_names_are_rejected_naming_the_file_and_problem(name, problem):
+    with pytest.raises(RavdessNameError) as error:
+        parse_ravdess_name(name)
+    assert name in str(error.value) and problem in str(error.value)
+
+
+def test_actor_must_match_its_folder(tmp_path):
+    with pytest.raises(RavdessNameError, match="does not match its folder Actor_02"):
+        parse_ravdess_name(tmp_path / "Actor_02" / "03-01-05-01-01-01-01.wav")
+
+
+def _table(names):
+    rows = [{"path": n, "filename": n, **vars(parse_ravdess_name(n))} for n in names]
+    return pd.DataFrame(rows)
+
+
+ALL_NAMES = [f"03-01-{e:02d}-{i:02d}-01-01-{a:02d}.wav" for e in range(1, 9) for i in (1, 2) for a in (1, 2)
+             if not (e == 1 and i == 2)]
+
+
+@pytest.mark.parametrize(("scheme", "n_classes", "kept"), [
+    ("gender_emotion5", 10, 20), ("emotion5", 5, 20), ("gender", 2, 30), ("gender_emotion8", 16, 30),
+])
+def test_label_schemes_keep_the_right_clips_and_classes(scheme, n_classes, kept):
+    labelled = corpus.apply_label_scheme(_table(ALL_NAMES), scheme)
+    assert len(labelled) == kept
+    assert list(labelled["label"].cat.categories) == list(config.LABEL_SCHEMES[scheme]["classes"])
+    assert len(labelled["label"].cat.categories) == n_classes
+    assert not labelled["label"].isna().any()
+
+
+def test_seed_scheme_uses_the_seeds_class_names():
+    labelled = corpus.apply_label_scheme(_table(ALL_NAMES), "gender_emotion5")
+    assert set(labelled["label"]) == {f"{g}_{e}" for g in ("female", "male")
+                                      for e in ("angry", "calm", "fearful", "happy", "sad")}
+    assert not labelled["emotion"].isin(["neutral", "disgust", "surprised"]).any()
+
+
+def test_unknown_scheme_is_refused():
+    with pytest.raises(ValueError, match="unknown label scheme"):
+        corpus.apply_label_scheme(_table(ALL_NAMES), "colours")
+
+
+def test_scan_skips_and_reports_malformed_names_in_flat_layout(tmp_path):
+    for name in ("03-01-05-01-01-01-01.wav", "03-01-04-02-02-01-02.wav", "notes.wav", "03-01-01-02-01-01-01.wav"):
+        (tmp_path / name).write_bytes(b"")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table, rejected = corpus.scan_corpus(tmp_path)
+    assert list(table["filename"]) == ["03-01-05-01-01-01-01.wav", "03-01-04-02-02-01-02.wav"]
+    assert sorted(p.name for p, _ in rejected) == ["03-01-01-02-01-01-01.wav", "notes.wav"]
+    assert "notes.wav" in str(caught[0].message)
+
+
+def test_scan_of_missing_or_empty_directory_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such data directory"):
+        corpus.scan_corpus(tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="no RAVDESS-named audio files"):
+        corpus.scan_corpus(tmp_path)
+
+
+def test_labels_round_trip_keeps_class_order(tmp_path, mini_table):
+    path = corpus.save_labels(mini_table, tmp_path / "labels.csv", scheme="gender_emotion5",
+                              dataset={"name": "synthetic", "synthetic": True})
+    table, info = corpus.load_labels(path)
+    assert list(table["label"].cat.categories) == list(mini_table["label"].cat.categories)
+    assert table["label"].tolist() == mini_table["label"].tolist()
+    assert info["dataset"]["synthetic"] is True
+
+
+@pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason="optional: ../shared/ravdess-sample is absent")
+def test_real_ravdess_sample_parses_completely():
+    table, rejected = corpus.scan_corpus(SHARED_SAMPLE)
+    assert len(table) == 240 and not rejected
+    labelled = corpus.apply_label_scheme(table)
+    assert labelled["label"].value_counts().eq(16).all()

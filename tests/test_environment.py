@@ -1,0 +1,49 @@
+"""The lock, pyproject.toml and environment.yml describe the same environment."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_versions() -> dict[str, str]:
+    """name -> pinned version from requirements.lock."""
+    pins = re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)", (ROOT / "requirements.lock").read_text(), flags=re.M)
+    return {_normalise(name): version for name, version in pins}
+
+
+def conda_pip_pins() -> dict[str, str]:
+    """name -> version of environment.yml's pip section."""
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    pins = {}
+    for line in pip_section:
+        if line.startswith("-"):
+            continue
+        name, version = line.split("==")
+        pins[_normalise(name)] = version
+    return pins
+
+
+def test_environment_yml_pins_every_direct_dependency_at_the_locked_version():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    direct = {_normalise(re.split(r"[<>=!\[ ;]", d, maxsplit=1)[0]) for d in declared}
+    conda = conda_pip_pins()
+    locked = lock_versions()
+    assert set(conda) == direct
+    mismatched = {name: (conda[name], locked.get(name)) for name in conda if conda[name] != locked.get(name)}
+    assert not mismatched, f"environment.yml disagrees with requirements.lock: {mismatched}"
+
+
+def test_environment_yml_python_matches_pyproject():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = next(d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    minimum = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].lstrip(">=")
+    assert python.split("=")[-1] >= minimum
