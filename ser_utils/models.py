@@ -147,12 +147,14 @@ def build_cnn(
 
 
 def build_svm(*, seed: int = 0, C: float = 10.0):
-    """StandardScaler + RBF SVM with probability estimates, on pooled statistics."""
+    """StandardScaler + RBF SVM on pooled statistics, with Platt-calibrated probabilities."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    return make_pipeline(StandardScaler(), SVC(C=C, gamma="scale", probability=True, random_state=seed))
+    svm = SVC(C=C, gamma="scale", random_state=seed)
+    return make_pipeline(StandardScaler(), CalibratedClassifierCV(svm, method="sigmoid", ensemble=False))
 
 
 # --------------------------------------------------------------------------- saved models

@@ -1,8 +1,9 @@
 """Predict emotion and gender of audio clips of any length with a saved model.
 
-A clip no longer than the model's window is read exactly as in training (the
-window moved earlier if needed, zero-padded if short). A longer clip is scored over
-sliding windows (default hop: half a window) whose probabilities are averaged.
+A clip up to twice the model's window (every RAVDESS-like clip) is read exactly as in
+training: one window from the recipe's offset, moved earlier if needed, zero-padded if
+short. A longer clip is scored over sliding windows (default hop: half a window)
+whose probabilities are averaged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import numpy as np
 from .audio import fix_length, load_audio
 from .evaluation import emotion_probabilities, gender_decision, gender_split
 from .models import TrainedModel
+
+#: Clips up to this many windows long are scored with the single training window.
+SINGLE_WINDOW_FACTOR = 2
 
 
 @dataclass
@@ -73,11 +77,12 @@ def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
 def window_batch(recipe, samples: np.ndarray, *, hop_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Features of each analysis window of a clip (mono, at the recipe's rate) and the windows' starts in s.
 
-    Up to the recipe's offset + window the clip is read as in training (one window);
-    longer clips are cut into windows every ``hop_s`` seconds (default half a window).
+    Up to :data:`SINGLE_WINDOW_FACTOR` windows long, the clip is read as in training
+    (one window); longer clips are cut into windows every ``hop_s`` seconds (default
+    half a window).
     """
     rate, window = recipe.sample_rate, recipe.n_samples
-    if len(samples) <= int((recipe.offset + recipe.duration) * rate):
+    if len(samples) <= SINGLE_WINDOW_FACTOR * window:
         starts = np.array([int(round(recipe.window_offset(len(samples) / rate) * rate))])
     else:
         starts = window_starts(len(samples), window, int(round((hop_s or recipe.duration / 2) * rate)))

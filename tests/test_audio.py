@@ -1,0 +1,55 @@
+"""Robust loading: formats, channels, rates, and clear errors naming the file."""
+
+import numpy as np
+import pytest
+
+from conftest import tone
+from ser_utils.audio import AudioError, load_audio
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "ogg"])
+def test_reads_each_format_as_mono_float(write_audio, suffix):
+    path = write_audio(f"clip.{suffix}", tone(seconds=1.0))
+    samples, rate = load_audio(path)
+    assert rate == 22050 and samples.dtype == np.float32 and samples.ndim == 1
+    assert abs(len(samples) - 22050) < 2200
+
+
+def test_stereo_is_averaged_to_mono(write_audio):
+    left, right = tone(440, 1.0), np.zeros(22050, dtype=np.float32)
+    samples, _ = load_audio(write_audio("stereo.wav", np.stack([left, right], axis=1)))
+    np.testing.assert_allclose(samples, left / 2, atol=1e-4)
+
+
+def test_resamples_to_the_requested_rate_keeping_pitch(write_audio):
+    samples, rate = load_audio(write_audio("hi.wav", tone(1000, 2.0, rate=48000), rate=48000), sample_rate=16000)
+    assert rate == 16000 and len(samples) == 32000
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert abs(np.argmax(spectrum) * 16000 / len(samples) - 1000) < 2
+
+
+def test_offset_and_duration_cut_before_resampling(write_audio):
+    samples, _ = load_audio(write_audio("long.wav", tone(seconds=3.0)), offset=0.5, duration=1.0)
+    assert len(samples) == 22050
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "empty file"),
+    (b"RIFF\x00\x00\x00\x00WAVEgarbage" * 10, "unreadable or corrupt"),
+    (b"this is plainly text, not audio", "unreadable or corrupt"),
+])
+def test_bad_files_raise_naming_the_file(tmp_path, content, problem):
+    path = tmp_path / "03-01-05-01-01-01-01.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match=problem) as error:
+        load_audio(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_silent_and_too_short_are_explicit(tmp_path, write_audio):
+    with pytest.raises(AudioError, match="no such file"):
+        load_audio(tmp_path / "absent.wav")
+    with pytest.raises(AudioError, match="silent"):
+        load_audio(write_audio("silent.wav", np.zeros(22050, dtype=np.float32)))
+    with pytest.raises(AudioError, match="too short"):
+        load_audio(write_audio("blip.wav", tone(seconds=0.01)))

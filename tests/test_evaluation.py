@@ -1,0 +1,60 @@
+"""Metrics against hand-computed examples, and the seed's gender rule."""
+
+import numpy as np
+import pytest
+
+from ser_utils import config, evaluation
+
+LABELS = list(config.LABEL_SCHEMES["gender_emotion5"]["classes"])  # female_* then male_*
+
+
+def one_hot_rows(classes, confidence=0.91):
+    rows = np.full((len(classes), 10), (1 - confidence) / 9)
+    rows[np.arange(len(classes)), classes] = confidence
+    return rows
+
+
+def test_gender_rule_sums_each_genders_probabilities():
+    # argmax is male_angry (0.30) but the female half sums to 0.55: the seed's rule says female
+    row = np.array([[0.11, 0.11, 0.11, 0.11, 0.11, 0.30, 0.05, 0.05, 0.05, 0.00]])
+    gender, total = evaluation.gender_decision(row, LABELS)
+    assert gender[0] == "female" and total[0] == pytest.approx(0.55)
+    with pytest.raises(ValueError, match="do not carry gender"):
+        evaluation.gender_decision(row[:, :5], list(config.SEED_EMOTIONS))
+
+
+def test_metrics_match_a_hand_computed_example():
+    y_true = np.array([0, 0, 1, 1, 5, 5, 6, 6, 9, 9] * 2)
+    predicted = np.array([0, 1, 1, 1, 5, 0, 6, 6, 9, 4] * 2)
+    result = evaluation.classification_metrics(y_true, one_hot_rows(predicted), LABELS)
+    assert result["accuracy"] == pytest.approx(0.7)
+    assert result["precision_micro"] == result["recall_micro"] == result["f1_micro"] == pytest.approx(0.7)
+    # recall per present class: 0: .5, 1: 1, 5: .5, 6: 1, 9: .5; absent classes count as 0 in the macro mean
+    assert result["uar"] == pytest.approx((0.5 + 1 + 0.5 + 1 + 0.5) / 10)
+    # genders wrong only for 5->0 (male->female) and 9->4 (male->female): 2 of 10
+    assert result["gender_accuracy"] == pytest.approx(0.8)
+    # emotions: 0->1 (angry->calm) and 9->4 (sad->sad: right): 1 wrong of 10; 5->0 angry->angry right
+    assert result["emotion_accuracy"] == pytest.approx(0.9)
+    assert np.isnan(result["auc_macro"])  # some classes have no test clip
+
+
+def test_perfect_and_auc_on_all_classes():
+    y_true = np.repeat(np.arange(10), 3)
+    result = evaluation.classification_metrics(y_true, one_hot_rows(y_true), LABELS)
+    assert result["accuracy"] == result["f1_macro"] == result["auc_macro"] == result["auc_micro"] == 1.0
+    report = evaluation.per_class_report(y_true, one_hot_rows(y_true), LABELS)
+    assert list(report.index) == LABELS and (report["roc_auc"] == 1).all() and (report["support"] == 3).all()
+
+
+def test_emotion_only_labels_have_no_gender_metrics():
+    labels = list(config.SEED_EMOTIONS)
+    y = np.array([0, 1, 2, 3, 4])
+    result = evaluation.classification_metrics(y, np.eye(5), labels)
+    assert result["accuracy"] == 1 and "gender_accuracy" not in result
+
+
+def test_comparison_table_shows_mean_and_std():
+    summaries = [{"model": "svm", "protocol": "speaker", "n_folds": 6, "train_seconds": 1.0,
+                  "mean": {"accuracy": 0.6, "uar": 0.6}, "std": {"accuracy": 0.05, "uar": 0.05}}]
+    table = evaluation.comparison_table(summaries)
+    assert table.loc[("svm", "speaker"), "accuracy"] == "0.600 ± 0.050"

@@ -1,0 +1,104 @@
+"""Feature recipes on signals with known answers, padding, and the cached batch extraction."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tone
+from ser_utils import features
+from ser_utils.features import LegacyRecipe, MatrixRecipe, ProsodyRecipe, StatsRecipe
+
+
+def test_shapes_of_every_recipe(write_audio):
+    path = write_audio("a.wav", tone(seconds=3.5))
+    assert LegacyRecipe(res_type="soxr_hq").from_file(path).shape == (216,)
+    assert MatrixRecipe().from_file(path).shape == (94, 80)
+    assert StatsRecipe().from_file(path).shape == (160,)
+    assert MatrixRecipe(representation="logmel", n_mels=32, deltas=False).from_file(path).shape == (94, 32)
+
+
+def test_legacy_recipe_is_the_seeds_exact_computation(write_audio):
+    import librosa
+
+    path = write_audio("b.wav", tone(300, seconds=3.5))
+    samples, rate = librosa.load(path, res_type="kaiser_fast", duration=2.5, sr=44100, offset=0.5)
+    expected = np.mean(librosa.feature.mfcc(y=samples, sr=rate, n_mfcc=13), axis=0)
+    np.testing.assert_allclose(LegacyRecipe().from_file(path), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_short_clips_are_padded_instead_of_failing(write_audio):
+    path = write_audio("short.wav", tone(seconds=1.0))
+    legacy = LegacyRecipe(res_type="soxr_hq").from_file(path)
+    matrix = MatrixRecipe().from_file(path)
+    assert legacy.shape == (216,) and matrix.shape == (94, 80)
+    assert np.ptp(matrix[-20:, 0]) < 1e-3  # padded frames are constant (silence)
+
+
+def test_log_mel_peaks_at_the_tone_frequency(write_audio):
+    import librosa
+
+    recipe = MatrixRecipe(representation="logmel", deltas=False)
+    matrix = recipe.from_file(write_audio("khz.wav", tone(1000, seconds=3.5)))
+    peak_band = int(np.argmax(matrix[40]))
+    centres = librosa.mel_frequencies(n_mels=recipe.n_mels + 2, fmax=recipe.sample_rate / 2)[1:-1]
+    assert abs(centres[peak_band] - 1000) < 120
+
+
+def test_deltas_vanish_for_a_steady_tone_and_stats_pool_the_matrix_over_time(write_audio):
+    matrix = MatrixRecipe().from_file(write_audio("steady.wav", tone(500, seconds=4.0)))
+    assert np.abs(matrix[10:80, 40:]).max() < 1e-2 * np.abs(matrix[10:80, :40]).max()
+    sweep = np.sin(2 * np.pi * np.cumsum(np.linspace(200, 2000, 48000)) / 16000).astype(np.float32)
+    pooled, full = StatsRecipe().transform(sweep), MatrixRecipe().transform(sweep)
+    np.testing.assert_allclose(pooled[:80], full.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(pooled[80:], full.std(axis=0), rtol=1e-5)
+
+
+def test_prosody_finds_the_pitch_of_a_tone(write_audio):
+    silence = np.zeros(11025, dtype=np.float32)
+    measures = ProsodyRecipe().from_file(write_audio("p.wav", np.concatenate([silence, tone(200, 1.4), silence])))
+    values = dict(zip(ProsodyRecipe.columns, measures))
+    assert abs(values["pitch_hz"] - 200) < 5
+    assert abs(values["speech_s"] - 1.4) < 0.1
+
+
+def test_recipes_round_trip_through_dicts():
+    for recipe in (LegacyRecipe(), MatrixRecipe(n_mfcc=20), StatsRecipe(), ProsodyRecipe()):
+        assert features.recipe_from_dict(recipe.to_dict()) == recipe
+    with pytest.raises(ValueError, match="unknown feature recipe"):
+        features.make_recipe("wavelets")
+
+
+def _table(paths):
+    return pd.DataFrame({"path": [str(p) for p in paths], "label": pd.Categorical(["a"] * len(paths))})
+
+
+def test_cache_hits_and_is_invalidated_by_file_and_settings_changes(tmp_path, write_audio):
+    paths = [write_audio(f"c{i}.wav", tone(200 + 50 * i, 3.5)) for i in range(3)]
+    recipe = MatrixRecipe(n_mfcc=13)
+    first = features.extract_features(_table(paths), recipe, cache_dir=tmp_path / "cache", n_jobs=1, progress=False)
+    second = features.extract_features(_table(paths), recipe, cache_dir=tmp_path / "cache", n_jobs=1, progress=False)
+    assert not first.from_cache and second.from_cache
+    np.testing.assert_array_equal(first.features, second.features)
+    os.utime(paths[0], ns=(1, 1))
+    assert not features.extract_features(_table(paths), recipe, cache_dir=tmp_path / "cache", n_jobs=1,
+                                         progress=False).from_cache
+    assert not features.extract_features(_table(paths), MatrixRecipe(n_mfcc=14), cache_dir=tmp_path / "cache",
+                                         n_jobs=1, progress=False).from_cache
+    assert not list((tmp_path / "cache").glob(".*"))  # no temporary leftovers
+
+
+def test_bad_files_are_skipped_and_listed_never_fatal(tmp_path, write_audio):
+    good = [write_audio(f"g{i}.wav", tone(300, 3.5)) for i in range(2)]
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    silent = write_audio("silent.wav", np.zeros(30000, dtype=np.float32))
+    table = _table([good[0], empty, silent, good[1]])
+    for attempt in range(2):  # fresh, then from the cache
+        result = features.extract_features(table, StatsRecipe(), cache_dir=tmp_path / "cache", n_jobs=2, progress=False)
+        assert result.from_cache == bool(attempt)
+        assert list(result.table["path"]) == [str(good[0]), str(good[1])]
+        assert result.features.shape == (2, 160)
+        reasons = dict(result.failed)
+        assert "empty file" in reasons[str(empty)] and "silent" in reasons[str(silent)]
