@@ -85,6 +85,17 @@ def parse_ravdess_name(path: str | Path) -> ClipInfo:
     return info
 
 
+def label_of(path: str | Path, scheme: str = config.DEFAULT_SCHEME) -> str | None:
+    """The label ``scheme`` gives a RAVDESS-named file, or None (other names, or clips the scheme drops)."""
+    try:
+        info = parse_ravdess_name(path)
+    except RavdessNameError:
+        return None
+    row = pd.DataFrame([asdict(info)])
+    labelled = apply_label_scheme(row, scheme)
+    return None if labelled.empty else str(labelled["label"].iloc[0])
+
+
 def find_audio_files(data_dir: str | Path) -> list[Path]:
     """Return every audio file under ``data_dir`` (``Actor_XX/`` folders or flat), sorted."""
     data_dir = Path(data_dir)

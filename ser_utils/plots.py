@@ -74,7 +74,7 @@ def class_examples(matrices: dict[str, np.ndarray], *, sample_rate: int, hop_len
         for column, emotion in enumerate(emotions):
             ax = axes[row, column]
             librosa.display.specshow(matrices[f"{gender}_{emotion}"], sr=sample_rate, hop_length=hop_length,
-                                     x_axis="time", ax=ax, vmin=vmin, vmax=vmax)
+                                     x_axis="time", ax=ax, vmin=vmin, vmax=vmax, cmap="magma")
             ax.set(title=f"{gender} {emotion}", xlabel="time (s)" if row == len(genders) - 1 else "",
                    ylabel=ylabel if column == 0 else "")
     return stamp(fig, caption)

@@ -104,3 +104,10 @@ def test_real_ravdess_sample_parses_completely():
     assert len(table) == 240 and not rejected
     labelled = corpus.apply_label_scheme(table)
     assert labelled["label"].value_counts().eq(16).all()
+
+
+def test_label_of_a_single_file():
+    assert corpus.label_of("03-01-05-02-01-02-12.wav") == "female_angry"
+    assert corpus.label_of("03-01-08-02-01-02-12.wav") is None  # surprised: not in the seed's classes
+    assert corpus.label_of("my_voice.wav") is None
+    assert corpus.label_of("03-01-08-02-01-02-11.wav", "gender_emotion8") == "male_surprised"
