@@ -59,9 +59,14 @@ def make_folds(table: pd.DataFrame, protocol: str = "speaker", *, n_folds: int =
 
 
 def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str, *, seed: int):
-    """Split training rows into (fit, validation): one female and one male actor, or 15 % of clips."""
+    """Split training rows into (fit, validation): one female and one male actor, or 15 % of clips.
+
+    Under the speaker protocol with fewer than two training actors of a gender (a
+    4-actor corpus), validation falls back to 15 % of the training actors' clips; the
+    test actors stay unseen either way.
+    """
     train = table.iloc[train_index]
-    if protocol == "speaker":
+    if protocol == "speaker" and train.groupby("gender")["actor"].nunique().min() >= 2:
         rng = np.random.default_rng(seed)
         held_out = [rng.choice(sorted(train.loc[train["gender"] == g, "actor"].unique())) for g in config.GENDERS]
         is_validation = train["actor"].isin(held_out).to_numpy()

@@ -123,3 +123,12 @@ def test_experiment_on_a_small_real_corpus_saves_and_reloads(tmp_path, mini_tabl
     assert {"versions", "git_commit", "date", "recipe", "labels", "sample_rate"} <= set(metadata)
     with pytest.raises(ValueError, match="needs 'matrix' features"):
         training.run_experiment(feature_set, "cnn", "speaker")
+
+
+def test_four_actor_corpus_validates_on_clips_of_training_actors():
+    table = actor_table(n_actors=4, clips=60)
+    train_index, test_index = training.make_folds(table, "speaker")[0]
+    fit_index, val_index = training.validation_split(table, train_index, "speaker", seed=0)
+    assert len(fit_index) > len(val_index) > 0
+    assert set(table.iloc[val_index]["actor"]) <= set(table.iloc[train_index]["actor"])
+    assert not set(table.iloc[fit_index]["actor"]) & set(table.iloc[test_index]["actor"])
