@@ -31,7 +31,7 @@ from .storage import atomic_path
 
 
 @dataclass(frozen=True)
-class _WindowedRecipe:
+class Recipe:
     """Settings shared by every recipe: which part of a clip is read, and at what rate."""
 
     sample_rate: int = 16000
@@ -66,7 +66,7 @@ class _WindowedRecipe:
 
 
 @dataclass(frozen=True)
-class LegacyRecipe(_WindowedRecipe):
+class LegacyRecipe(Recipe):
     """The seed's feature: ``mean(librosa.feature.mfcc(y, sr=44100, n_mfcc=13), axis=0)``.
 
     The seed loads 2.5 s from 0.5 s at 44.1 kHz with ``res_type='kaiser_fast'``
@@ -97,7 +97,7 @@ class LegacyRecipe(_WindowedRecipe):
 
 
 @dataclass(frozen=True)
-class MatrixRecipe(_WindowedRecipe):
+class MatrixRecipe(Recipe):
     """A (frames x channels) matrix: ``n_mfcc`` MFCCs (or ``n_mels`` log-mel bands), plus deltas.
 
     The default, 40 MFCCs and their deltas on 3 s at 16 kHz, gives a 94 x 80 matrix.
@@ -136,7 +136,7 @@ class MatrixRecipe(_WindowedRecipe):
 
 
 @dataclass(frozen=True)
-class StatsRecipe(_WindowedRecipe):
+class StatsRecipe(Recipe):
     """Mean and standard deviation over time of a :class:`MatrixRecipe`'s channels (for classical models)."""
 
     kind = "stats"
@@ -159,7 +159,7 @@ class StatsRecipe(_WindowedRecipe):
 
 
 @dataclass(frozen=True)
-class ProsodyRecipe(_WindowedRecipe):
+class ProsodyRecipe(Recipe):
     """Five prosodic measures of a whole clip (up to ``duration`` s), for exploring the corpus.
 
     Median pitch (Hz, YIN) and pitch range (10th-90th percentile, semitones) over
@@ -201,7 +201,7 @@ class ProsodyRecipe(_WindowedRecipe):
 RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe, "prosody": ProsodyRecipe}
 
 
-def make_recipe(kind: str, **settings) -> _WindowedRecipe:
+def make_recipe(kind: str, **settings) -> Recipe:
     """Build the recipe called ``kind`` (``legacy``, ``matrix`` or ``stats``) with ``settings``."""
     if kind not in RECIPES:
         raise ValueError(f"unknown feature recipe {kind!r}; choose one of {sorted(RECIPES)}")
@@ -210,7 +210,7 @@ def make_recipe(kind: str, **settings) -> _WindowedRecipe:
     return RECIPES[kind](**settings)
 
 
-def recipe_from_dict(data: dict) -> _WindowedRecipe:
+def recipe_from_dict(data: dict) -> Recipe:
     """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models)."""
     settings = {key: value for key, value in data.items() if key != "kind"}
     return make_recipe(data["kind"], **settings)
@@ -226,7 +226,7 @@ class FeatureSet:
     features: np.ndarray
     table: pd.DataFrame
     failed: list[tuple[str, str]]
-    recipe: _WindowedRecipe
+    recipe: Recipe
     from_cache: bool = False
 
 
@@ -238,7 +238,7 @@ def _code_fingerprint() -> str:
     return sources + librosa.__version__
 
 
-def cache_key(paths: list[str], recipe: _WindowedRecipe) -> str:
+def cache_key(paths: list[str], recipe: Recipe) -> str:
     """Hash of the recipe, the feature code, and each file's path, size and modification time."""
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
     digest.update(_code_fingerprint().encode())
@@ -248,7 +248,7 @@ def cache_key(paths: list[str], recipe: _WindowedRecipe) -> str:
     return digest.hexdigest()[:20]
 
 
-def _extract_chunk(paths: list[str], recipe: _WindowedRecipe) -> list[np.ndarray | str]:
+def _extract_chunk(paths: list[str], recipe: Recipe) -> list[np.ndarray | str]:
     """Features of each path, or the error message of a file that could not be used."""
     results = []
     for path in paths:
@@ -259,7 +259,7 @@ def _extract_chunk(paths: list[str], recipe: _WindowedRecipe) -> list[np.ndarray
     return results
 
 
-def _extract_all(paths: list[str], recipe: _WindowedRecipe, n_jobs: int, progress: bool) -> list:
+def _extract_all(paths: list[str], recipe: Recipe, n_jobs: int, progress: bool) -> list:
     """Run :func:`_extract_chunk` over the paths in parallel chunks, with a progress bar."""
     n_chunks = max(1, min(len(paths), 48))
     chunks = [list(chunk) for chunk in np.array_split(np.array(paths, dtype=object), n_chunks) if len(chunk)]
@@ -276,7 +276,7 @@ def _extract_all(paths: list[str], recipe: _WindowedRecipe, n_jobs: int, progres
 
 def extract_features(
     table: pd.DataFrame,
-    recipe: _WindowedRecipe,
+    recipe: Recipe,
     *,
     cache_dir: str | Path | None = config.PROCESSED_DIR,
     n_jobs: int = -1,

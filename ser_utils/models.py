@@ -20,7 +20,7 @@ import joblib  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .features import _WindowedRecipe, recipe_from_dict  # noqa: E402
+from .features import Recipe, recipe_from_dict  # noqa: E402
 from .storage import atomic_path, read_json, write_json  # noqa: E402
 
 #: model name -> the feature recipe kind it is built for
@@ -167,7 +167,7 @@ class TrainedModel:
     name: str
     estimator: object
     labels: list[str]
-    recipe: _WindowedRecipe
+    recipe: Recipe
     metadata: dict
 
     @property

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import tone
+from conftest import SHARED_SAMPLE, tone
 from ser_utils import features
 from ser_utils.features import LegacyRecipe, MatrixRecipe, ProsodyRecipe, StatsRecipe
 
@@ -102,3 +102,14 @@ def test_bad_files_are_skipped_and_listed_never_fatal(tmp_path, write_audio):
         assert result.features.shape == (2, 160)
         reasons = dict(result.failed)
         assert "empty file" in reasons[str(empty)] and "silent" in reasons[str(silent)]
+
+
+@pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason="optional: ../shared/ravdess-sample is absent")
+def test_real_ravdess_sample_extracts_without_error():
+    from ser_utils import corpus
+
+    table, _ = corpus.scan_corpus(SHARED_SAMPLE)  # 48 kHz, two stereo files in Actor_01
+    for recipe in (MatrixRecipe(), LegacyRecipe(res_type="soxr_hq")):
+        result = features.extract_features(table, recipe, cache_dir=None, progress=False)
+        assert not result.failed and result.features.shape == (240, *recipe.shape)
+        assert np.isfinite(result.features).all()
