@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from . import config
+from .storage import write_json
 
 
 def gender_split(labels: list[str]) -> dict[str, list[int]]:
@@ -134,8 +135,6 @@ def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macr
 
 def write_metrics(path, summaries: list[dict], *, dataset: dict, primary: dict) -> dict:
     """Write ``metrics.json``: the corpus, every model x protocol summary, and the headline run."""
-    from .storage import write_json
-
     record = {"dataset": dataset, "headline": primary, "runs": summaries}
     write_json(path, record)
     return record

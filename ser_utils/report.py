@@ -10,7 +10,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
 from .storage import atomic_path, read_json
-from .training import git_commit, package_versions
+from .provenance import git_commit, package_versions
 
 SECTIONS = {
     "01_data_labelling": "Data labelling",

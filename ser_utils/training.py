@@ -11,12 +11,9 @@ Protocols:
 
 from __future__ import annotations
 
-import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +22,16 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train
 from tqdm import tqdm
 
 from . import config
-from .features import FeatureSet
+from .evaluation import summarise
+from .features import FeatureSet, extract_features, make_recipe
 from .models import MODEL_FEATURES, TrainedModel, build_cnn, build_seed_cnn, build_svm, keras, load_model
+from .provenance import git_commit, package_versions
 from .storage import atomic_path, read_json, write_json
 
 PROTOCOLS = {
     "speaker": "speaker-independent (leave-actors-out, gender-balanced folds)",
     "random": "random per-clip split (same speakers in train and test, as in the seed)",
 }
-REPORTED_PACKAGES = (
-    "tensorflow", "keras", "librosa", "numpy", "pandas", "scikit-learn", "scipy", "soundfile", "soxr", "espeakng-loader",
-)
 
 
 def n_speaker_folds(table: pd.DataFrame, requested: int = 6) -> int:
@@ -181,27 +177,6 @@ def run_experiment(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     return ExperimentResult(model_name, protocol, results, first_model, labels, table)
 
 
-def git_commit() -> str:
-    """The project's current git commit, or 'unknown' outside a git checkout."""
-    try:
-        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=5, check=True)
-        return result.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape the results."""
-    versions = {"python": platform.python_version()}
-    for name in REPORTED_PACKAGES:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def run_metadata(table, model_name, protocol, train_index, val_index, test_index, *, epochs, seed, fit_seconds) -> dict:
     """Everything a saved model's ``metadata.json`` records besides labels and recipe."""
     def actors(index):
@@ -270,9 +245,6 @@ def fold_table(table: pd.DataFrame, folds) -> pd.DataFrame:
 def train_and_save(table: pd.DataFrame, *, dataset: dict, model_names, protocols, n_folds: int, max_folds: dict,
                    epochs: dict, seed: int, progress: bool = True) -> dict[tuple[str, str], ExperimentResult]:
     """Run every model under every protocol and save each run to ``models/<dataset>/<model>-<protocol>``."""
-    from .evaluation import summarise
-    from .features import extract_features, make_recipe
-
     experiments = {}
     for model_name in model_names:
         feature_set = extract_features(table, make_recipe(MODEL_FEATURES[model_name]), progress=progress)
