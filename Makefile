@@ -1,8 +1,8 @@
 # Speech emotion recognition report. Every target installs what it needs.
 #   make report   run notebooks 01-05 and write reports/<dataset>/report.html
 #   make test     unit tests, then nbval over the notebooks
-# Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path MODEL=cnn|svm|seed_cnn SPLIT=speaker|random
-#                    EPOCHS=40 FOLDS=6 SEED=42
+# Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
+#                    MODEL=cnn|svm|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -17,6 +17,7 @@ KERNEL      := ser-report
 
 DATASET     ?= synthetic
 RAVDESS_DIR ?=
+SCHEME      ?= gender_emotion5
 MODEL       ?= cnn
 SPLIT       ?= speaker
 EPOCHS      ?= 40
@@ -26,7 +27,7 @@ SEED        ?= 42
 REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
-PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
+PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
 PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
@@ -62,25 +63,35 @@ $(PARAMS): FORCE
 # Each notebook is executed to a temporary file and renamed on success: a failed run stops
 # the build with the cell's error and leaves <name>.failed.ipynb to inspect.
 define execute
-	@echo ">> $(notdir $@)"
-	$(PAPERMILL) $(1) notebooks/$(notdir $@) $(@:.ipynb=.failed.ipynb)
-	@mv $(@:.ipynb=.failed.ipynb) $@
+	@echo ">> $(1)"
+	$(PAPERMILL) $(2) notebooks/$(1).ipynb $(REPORT_DIR)/$(1).failed.ipynb
+	@mv $(REPORT_DIR)/$(1).failed.ipynb $(REPORT_DIR)/$(1).ipynb
 endef
 
-$(REPORT_DIR)/01_data_labelling.ipynb: notebooks/01_data_labelling.ipynb $(PKG_SRC) $(STAMP) $(PARAMS)
-	$(call execute,$(DATA_DIR_P) -p SEED $(SEED))
+# What each notebook reads and writes, so that make re-runs exactly the stale stages:
+#   01 writes the labels table (+ its label scheme)     02 reads it, writes the feature cache
+#   03 reads labels + features, writes models/<dataset>/<model>-<protocol>/ (model, predictions.csv, run.json)
+#   04 reads the labels' scheme + every run's predictions, writes metrics.json
+#   05 reads labels, a saved model and metrics.json
+LABELS      := data/interim/$(DATASET)-labels.csv
+RUNS        := models/$(DATASET)/runs.done
+METRICS     := $(REPORT_DIR)/metrics.json
 
-$(REPORT_DIR)/02_mfcc_exploration.ipynb: notebooks/02_mfcc_exploration.ipynb $(REPORT_DIR)/01_data_labelling.ipynb
-	$(call execute,-p SEED $(SEED))
+$(REPORT_DIR)/01_data_labelling.ipynb $(LABELS) &: notebooks/01_data_labelling.ipynb $(PKG_SRC) $(STAMP) $(PARAMS)
+	$(call execute,01_data_labelling,$(DATA_DIR_P) -p LABEL_SCHEME $(SCHEME) -p SEED $(SEED))
 
-$(REPORT_DIR)/03_training.ipynb: notebooks/03_training.ipynb $(REPORT_DIR)/01_data_labelling.ipynb
-	$(call execute,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED))
+$(REPORT_DIR)/02_mfcc_exploration.ipynb: notebooks/02_mfcc_exploration.ipynb $(LABELS)
+	$(call execute,02_mfcc_exploration,-p SEED $(SEED))
 
-$(REPORT_DIR)/04_evaluation.ipynb: notebooks/04_evaluation.ipynb $(REPORT_DIR)/03_training.ipynb
-	$(call execute,-p PRIMARY_MODEL $(MODEL))
+$(REPORT_DIR)/03_training.ipynb $(RUNS) &: notebooks/03_training.ipynb $(LABELS) $(REPORT_DIR)/02_mfcc_exploration.ipynb
+	$(call execute,03_training,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED))
+	@touch $(RUNS)
 
-$(REPORT_DIR)/05_prediction.ipynb: notebooks/05_prediction.ipynb $(REPORT_DIR)/04_evaluation.ipynb
-	$(call execute,-p MODEL $(MODEL) -p PROTOCOL $(SPLIT) -p SEED $(SEED))
+$(REPORT_DIR)/04_evaluation.ipynb $(METRICS) &: notebooks/04_evaluation.ipynb $(LABELS) $(RUNS)
+	$(call execute,04_evaluation,-p PRIMARY_MODEL $(MODEL))
+
+$(REPORT_DIR)/05_prediction.ipynb: notebooks/05_prediction.ipynb $(LABELS) $(RUNS) $(METRICS)
+	$(call execute,05_prediction,-p MODEL $(MODEL) -p PROTOCOL $(SPLIT) -p SEED $(SEED))
 
 NOTEBOOKS_RUN := $(foreach n,01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction,$(REPORT_DIR)/$(n).ipynb)
 
@@ -90,9 +101,13 @@ $(REPORT_DIR)/report.html: $(NOTEBOOKS_RUN)
 report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<dataset>/report.html (+ a code-hidden version)
 	@echo ">> open $(REPORT_DIR)/report.html (presentation: $(REPORT_DIR)/report-presentation.html)"
 
+# nbval runs the notebooks with their default parameters in a scratch output folder
+# (SER_OUTPUT_DIR), so it never overwrites the models and reports of `make report`.
 test: $(STAMP) ## unit tests, then nbval over the notebooks
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 -p no:cacheprovider notebooks
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 \
+		-p no:cacheprovider notebooks
 
 bench: $(STAMP) ## benchmark feature extraction and prediction speed
 	$(PY) benchmarks/bench.py

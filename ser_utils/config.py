@@ -8,10 +8,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(os.environ.get("SER_PROJECT_ROOT", Path(__file__).resolve().parent.parent))
 DATA_DIR = PROJECT_ROOT / "data"
 RAW_DIR = DATA_DIR / "raw"
-INTERIM_DIR = DATA_DIR / "interim"
-PROCESSED_DIR = DATA_DIR / "processed"
-MODELS_DIR = PROJECT_ROOT / "models"
-REPORTS_DIR = PROJECT_ROOT / "reports"
+PROCESSED_DIR = DATA_DIR / "processed"  # content-addressed feature cache: safe to share between runs
+
+#: Where a run writes labels, models and reports. ``SER_OUTPUT_DIR`` redirects them (``make test``
+#: runs the notebooks in a scratch folder so that it never overwrites a user's models or reports).
+OUTPUT_ROOT = Path(os.environ.get("SER_OUTPUT_DIR", PROJECT_ROOT))
+INTERIM_DIR = OUTPUT_ROOT / "data" / "interim"
+MODELS_DIR = OUTPUT_ROOT / "models"
+REPORTS_DIR = OUTPUT_ROOT / "reports"
 
 SYNTHETIC_DIR = RAW_DIR / "synthetic"
 RAVDESS_DIR = RAW_DIR / "ravdess"
@@ -74,16 +78,29 @@ DEFAULT_SCHEME = "gender_emotion5"
 
 
 def label_scheme(name: str) -> dict:
-    """Return the label scheme called ``name``, or raise ``ValueError`` listing the valid names."""
+    """The label scheme called ``name`` with what every stage needs to know of it.
+
+    Keys: ``name``, ``emotions`` (kept), ``classes`` (in order), ``description``,
+    ``chance`` (accuracy of guessing among balanced classes) and ``has_gender``
+    (whether labels are ``gender_emotion``, so that the seed's gender rule applies).
+    Raises ``ValueError`` listing the valid names.
+
+    >>> label_scheme("emotion5")["chance"]
+    0.2
+    """
     try:
-        return LABEL_SCHEMES[name]
+        spec = LABEL_SCHEMES[name]
     except KeyError:
         raise ValueError(f"unknown label scheme {name!r}; choose one of {sorted(LABEL_SCHEMES)}") from None
+    classes = list(spec["classes"])
+    has_gender = all(label.split("_", 1)[0] in GENDERS and "_" in label for label in classes)
+    return {"name": name, "emotions": list(spec["emotions"]), "classes": classes, "description": spec["description"],
+            "chance": round(1 / len(classes), 4), "has_gender": has_gender}
 
 
-def labels_path(dataset: str, scheme: str) -> Path:
-    """Where notebook 01 writes the labels table of ``dataset`` under ``scheme``."""
-    return INTERIM_DIR / f"{dataset}-{scheme}.csv"
+def labels_path(dataset: str) -> Path:
+    """Where notebook 01 writes the labels table of ``dataset`` (its scheme is in the JSON sidecar)."""
+    return INTERIM_DIR / f"{dataset}-labels.csv"
 
 
 def run_dir(dataset: str, model: str, protocol: str) -> Path:

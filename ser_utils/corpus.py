@@ -149,16 +149,17 @@ def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME
 
 
 def save_labels(table: pd.DataFrame, path: str | Path, *, scheme: str, dataset: dict) -> Path:
-    """Write the labels table as CSV, and beside it a JSON sidecar with the scheme and the corpus.
+    """Write the labels table as CSV, and beside it a JSON sidecar: the label scheme and the corpus.
 
-    ``dataset`` describes the corpus (name, path, whether it is synthetic, its caption),
-    so every later stage labels its figures with it.
+    The sidecar is the single source of truth for every later stage: the scheme's
+    classes in order, its chance level and whether labels carry gender
+    (:func:`config.label_scheme`), and ``dataset`` (name, whether synthetic, caption).
     """
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    write_json(path.with_suffix(".json"), {"scheme": scheme, "classes": list(config.label_scheme(scheme)["classes"]),
-                                           "dataset": dataset, "n_clips": int(len(table))})
+    write_json(path.with_suffix(".json"), {"scheme": config.label_scheme(scheme), "dataset": dataset,
+                                           "n_clips": int(len(table)), "n_actors": int(table["actor"].nunique())})
     return path
 
 
@@ -169,5 +170,5 @@ def load_labels(path: str | Path) -> tuple[pd.DataFrame, dict]:
         raise FileNotFoundError(f"{path}: no labels table; run notebook 01 (or `make report`) first")
     info = read_json(path.with_suffix(".json"))
     table = pd.read_csv(path)
-    table["label"] = pd.Categorical(table["label"], categories=info["classes"])
+    table["label"] = pd.Categorical(table["label"], categories=info["scheme"]["classes"])
     return table, info

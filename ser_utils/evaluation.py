@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from . import config
-from .storage import write_json
+from .runs import probability_column
+from .storage import read_json, write_json
 
 
 def gender_split(labels: list[str]) -> dict[str, list[int]]:
@@ -90,31 +91,32 @@ def per_class_report(y_true: np.ndarray, probabilities: np.ndarray, labels: list
     return frame.join(per_class_auc(y_true, probabilities, labels))
 
 
-def fold_metrics(experiment) -> pd.DataFrame:
-    """One row of :func:`classification_metrics` per fold of an ``ExperimentResult``."""
-    targets = experiment.table["label"].cat.codes.to_numpy()
-    rows = [classification_metrics(targets[f.test_index], f.probabilities, experiment.labels) | {"fold": f.fold}
-            for f in experiment.folds]
+def run_arrays(predictions: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(true class ids, probabilities) of the rows of a predictions table (see :mod:`ser_utils.runs`)."""
+    y_true = pd.Categorical(predictions["label"], categories=labels).codes
+    if (y_true < 0).any():
+        unknown = sorted(set(predictions["label"]) - set(labels))
+        raise ValueError(f"predictions hold labels {unknown} that are not among the classes {labels}")
+    return np.asarray(y_true), predictions[[probability_column(label) for label in labels]].to_numpy()
+
+
+def fold_metrics(run) -> pd.DataFrame:
+    """One row of :func:`classification_metrics` per fold of a :class:`~ser_utils.runs.Run`."""
+    rows = [classification_metrics(*run_arrays(rows, run.labels), run.labels) | {"fold": fold}
+            for fold, rows in run.predictions.groupby("fold", sort=True)]
     return pd.DataFrame(rows).set_index("fold")
 
 
-def pooled_predictions(experiment) -> tuple[np.ndarray, np.ndarray]:
-    """(true class ids, probabilities) of every tested clip over all folds."""
-    targets = experiment.table["label"].cat.codes.to_numpy()
-    index = np.concatenate([f.test_index for f in experiment.folds])
-    return targets[index], np.concatenate([f.probabilities for f in experiment.folds])
-
-
-def summarise(experiment) -> dict:
+def summarise(run) -> dict:
     """Mean and standard deviation over folds of every metric, with the protocol and fold count."""
-    per_fold = fold_metrics(experiment)
+    per_fold = fold_metrics(run)
     return {
-        "model": experiment.model_name,
-        "protocol": experiment.protocol,
+        "model": run.model_name,
+        "protocol": run.protocol,
         "n_folds": int(len(per_fold)),
         "mean": per_fold.mean().round(4).to_dict(),
         "std": per_fold.std(ddof=0).round(4).to_dict(),
-        "train_seconds": round(float(sum(f.seconds for f in experiment.folds)), 1),
+        "train_seconds": round(float(sum(fold["seconds"] for fold in run.folds)), 1),
     }
 
 
@@ -133,8 +135,20 @@ def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macr
     return pd.DataFrame(rows).set_index(["model", "protocol"])
 
 
-def write_metrics(path, summaries: list[dict], *, dataset: dict, primary: dict) -> dict:
-    """Write ``metrics.json``: the corpus, every model x protocol summary, and the headline run."""
-    record = {"dataset": dataset, "headline": primary, "runs": summaries}
+def write_metrics(path, summaries: list[dict], *, dataset: dict, scheme: dict, primary: dict) -> dict:
+    """Write ``metrics.json``: the corpus, the label scheme, every model x protocol summary, and the headline run."""
+    record = {"dataset": dataset, "scheme": scheme, "headline": primary, "runs": summaries}
     write_json(path, record)
     return record
+
+
+def trust_statement(metrics_path, model: str, protocol: str) -> str:
+    """One sentence on how well ``model`` did under ``protocol``, read from ``metrics.json`` (notebook 04)."""
+    metrics = read_json(metrics_path)
+    summary = next((run for run in metrics["runs"] if (run["model"], run["protocol"]) == (model, protocol)), None)
+    if summary is None:
+        return f"{metrics_path}: no evaluation of {model} under the {protocol} protocol"
+    mean, std, folds = summary["mean"]["uar"], summary["std"]["uar"], summary["n_folds"]
+    spread = f" ± {std:.3f} over {folds} folds" if folds > 1 else " on 1 fold (a smoke test, not a result)"
+    return (f"{model} ({protocol} protocol) scored UAR {mean:.3f}{spread} on {metrics['dataset']['label']}; "
+            f"chance is {metrics['scheme']['chance']:.3f}")

@@ -158,7 +158,7 @@ def roc_curves(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str],
     return stamp(fig, caption)
 
 
-def protocol_comparison(summaries: list[dict], metric: str, caption: str) -> plt.Figure:
+def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, chance: float) -> plt.Figure:
     """Bar chart of ``metric`` (mean ± std over folds) for each model under each protocol."""
     frame = pd.DataFrame([{"model": s["model"], "protocol": s["protocol"], "mean": s["mean"][metric],
                            "std": s["std"][metric]} for s in summaries])
@@ -171,9 +171,8 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str) -> plt
         positions = np.arange(len(models)) + (k - (len(protocols) - 1) / 2) * width
         bars = ax.bar(positions, part["mean"], width, yerr=part["std"], capsize=3, label=protocol)
         ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
-    chance = 1 / 10 if metric in ("accuracy", "uar") else None
-    if chance:
-        ax.axhline(chance, color="gray", linestyle=":", label="chance (10 classes)")
+    if metric in ("accuracy", "uar"):
+        ax.axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:.2f})")
     ax.set_xticks(np.arange(len(models)), models)
     ax.set(title=f"{metric} by model and protocol (mean ± std over folds)", xlabel="model", ylabel=metric, ylim=(0, 1.05))
     ax.legend(fontsize=8)
@@ -197,6 +196,24 @@ def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], win
     ax.set_title(title, pad=20)
     ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
     return stamp(fig, caption)
+
+
+def probability_bars(probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
+    """Horizontal bars of one clip's class probabilities (for label schemes without a radar)."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.5))
+    bars = ax.barh(labels, probabilities, color=sns.color_palette("tab10", len(labels)))
+    ax.bar_label(bars, fmt="%.2f", padding=3)
+    ax.set(title=title, xlabel="probability", ylabel="class", xlim=(0, 1.1))
+    ax.invert_yaxis()
+    return stamp(fig, caption)
+
+
+def prediction_chart(result, title: str, caption: str) -> plt.Figure:
+    """The radar chart for ``gender_emotion`` labels (the seed's figure), probability bars otherwise."""
+    if result.gender is None:
+        return probability_bars(result.probabilities, result.labels, title, caption)
+    polygons, emotions = result.emotions_by_gender()
+    return radar(polygons, emotions, result.gender[0], title, caption)
 
 
 def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[str], window_s: float,

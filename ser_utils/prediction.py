@@ -15,7 +15,7 @@ import numpy as np
 
 from .audio import fix_length, load_audio
 from .evaluation import emotion_probabilities, gender_decision, gender_split
-from .models import TrainedModel
+from .models import Model
 
 #: Clips up to this many windows long are scored with the single training window.
 SINGLE_WINDOW_FACTOR = 2
@@ -43,6 +43,13 @@ class Prediction:
             return None
         gender, total = gender_decision(self.probabilities[None, :], self.labels)
         return str(gender[0]), float(total[0])
+
+    def describe(self) -> str:
+        """One line: the most probable class, and the seed's gender decision when labels carry gender."""
+        if self.gender is None:
+            return f"{self.label} ({self.probabilities.max():.2f})"
+        gender, total = self.gender
+        return f"{self.label} ({self.probabilities.max():.2f}); gender {gender} (summed probability {total:.2f})"
 
     def emotions_by_gender(self) -> tuple[dict[str, np.ndarray], list[str]]:
         """Each gender's emotion probabilities (the radar chart's polygons) and the emotion order."""
@@ -90,7 +97,7 @@ def window_batch(recipe, samples: np.ndarray, *, hop_s: float | None = None) -> 
     return batch, starts / rate
 
 
-def predict_many(model: TrainedModel, clips: list[np.ndarray], *, hop_s: float | None = None,
+def predict_many(model: Model, clips: list[np.ndarray], *, hop_s: float | None = None,
                  paths: list[str] | None = None) -> list[Prediction]:
     """Predict several in-memory clips with one forward pass over all their windows."""
     batches = [window_batch(model.recipe, samples, hop_s=hop_s) for samples in clips]
@@ -101,13 +108,13 @@ def predict_many(model: TrainedModel, clips: list[np.ndarray], *, hop_s: float |
             for path, (_, starts), a, b in zip(paths, batches, bounds[:-1], bounds[1:])]
 
 
-def predict_samples(model: TrainedModel, samples: np.ndarray, *, hop_s: float | None = None,
+def predict_samples(model: Model, samples: np.ndarray, *, hop_s: float | None = None,
                     path: str = "<samples>") -> Prediction:
     """Predict one in-memory clip: mono samples at the model's sample rate, any length."""
     return predict_many(model, [samples], hop_s=hop_s, paths=[path])[0]
 
 
-def predict_file(model: TrainedModel, path: str | Path, *, hop_s: float | None = None) -> Prediction:
+def predict_file(model: Model, path: str | Path, *, hop_s: float | None = None) -> Prediction:
     """Predict one audio file of any length, rate, channel count or format (WAV/FLAC/OGG)."""
     samples, _ = load_audio(path, sample_rate=model.recipe.sample_rate, res_type=model.recipe.res_type)
     return predict_samples(model, samples, hop_s=hop_s, path=str(path))
@@ -127,7 +134,7 @@ def test_clips(table, metadata: dict):
     return table[table["actor"].isin(metadata["split"]["test_actors"])].reset_index(drop=True)
 
 
-def robustness(model: TrainedModel, clips, *, snrs_db, lengths_s, seed: int = 0):
+def robustness(model: Model, clips, *, snrs_db, lengths_s, seed: int = 0):
     """Accuracy on ``clips`` with white noise at each SNR, and cut to each length (from the recipe's offset).
 
     Returns two DataFrames, one row per condition: accuracy, gender accuracy and

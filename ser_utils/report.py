@@ -43,6 +43,13 @@ def _metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def _gender_emotion_figures(mean: dict) -> str:
+    """Gender and emotion accuracy as a phrase (", gender 0.980, emotion 0.610") when labels carry gender."""
+    if "gender_accuracy" not in mean:
+        return ""
+    return f", gender {mean['gender_accuracy']:.3f}, emotion {mean['emotion_accuracy']:.3f}"
+
+
 def title_page(metrics: dict, *, dataset_name: str) -> str:
     """Markdown of the title page: headline metrics, corpus, protocol, date, commit, versions, contents."""
     headline, dataset = metrics["headline"], metrics["dataset"]
@@ -51,13 +58,13 @@ def title_page(metrics: dict, *, dataset_name: str) -> str:
                if dataset["synthetic"] else "")
     versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
     contents = "\n".join(f"{i}. [{title}](#{name})" for i, (name, title) in enumerate(SECTIONS.items(), start=1))
-    mean = headline["mean"]
+    mean, scheme = headline["mean"], metrics["scheme"]
     return f"""# Speech emotion recognition: who speaks, and how do they feel?
 {warning}
 **Corpus:** {dataset['label']}  
 **Headline** ({headline['model']}, speaker-independent, {headline['n_folds']} fold(s), actors never heard in training):
-accuracy **{mean['accuracy']:.3f}** on 10 classes (chance 0.100), UAR {mean['uar']:.3f},
-gender {mean.get('gender_accuracy', float('nan')):.3f}, emotion (5 classes) {mean.get('emotion_accuracy', float('nan')):.3f}.
+accuracy **{mean['accuracy']:.3f}** on {len(scheme['classes'])} classes (chance {scheme['chance']:.3f}),
+UAR {mean['uar']:.3f}{_gender_emotion_figures(mean)}.
 
 {_metrics_table(metrics)}
 

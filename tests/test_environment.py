@@ -46,4 +46,13 @@ def test_environment_yml_python_matches_pyproject():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     python = next(d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python"))
     minimum = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].lstrip(">=")
-    assert python.split("=")[-1] >= minimum
+    assert _version(python.split("=")[-1]) >= _version(minimum)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """'3.11' -> (3, 11), so that 3.9 < 3.11 (as strings, '3.9' > '3.11')."""
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_versions_compare_as_numbers():
+    assert _version("3.9") < _version("3.11") and _version("3.11") == _version("3.11")

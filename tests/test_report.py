@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from ser_utils import report
+from ser_utils import config, report
 from ser_utils.storage import atomic_path
 
 
@@ -23,7 +23,7 @@ def executed(tmp_path):
            "mean": {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
                     "emotion_accuracy": 0.55}, "std": {}}
     metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)"},
-               "headline": run, "runs": [run, run | {"protocol": "random"}]}
+               "scheme": config.label_scheme("gender_emotion5"), "headline": run, "runs": [run, run | {"protocol": "random"}]}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     return tmp_path
 
@@ -34,8 +34,19 @@ def test_report_has_title_page_every_section_and_no_stderr(executed):
         assert f'id="{name}"' in html and f"output of {name}" in html
     assert "Synthetic corpus" in html and "SYNTHETIC corpus (test)" in html
     assert "0.500" in html and "git commit" in html and "librosa" in html
+    assert "on 10 classes (chance 0.100)" in html and "gender 0.990" in html
     assert "progress bar noise" not in html
     assert "<div class=\"highlight hl-" in html  # code shown
+
+
+def test_title_page_follows_the_label_scheme(executed):
+    metrics = json.loads((executed / "metrics.json").read_text())
+    metrics["scheme"] = config.label_scheme("emotion5")
+    for run in [metrics["headline"], *metrics["runs"]]:
+        del run["mean"]["gender_accuracy"], run["mean"]["emotion_accuracy"]
+    (executed / "metrics.json").write_text(json.dumps(metrics))
+    html = report.build_report(executed, dataset_name="synthetic").read_text()
+    assert "on 5 classes (chance 0.200)" in html and "gender 0." not in html
 
 
 def test_presentation_version_hides_code(executed):

@@ -1,134 +1,84 @@
-"""Protocols, model builders, learning, saving and loading, and refusing mismatched features."""
+"""Cross-validation on a small real corpus, run storage, and the 03 -> 04 hand-off with a skipped clip."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ser_utils import features, models, training
-from ser_utils.models import ModelFeatureMismatch, TrainedModel
+from ser_utils import evaluation, features, runs, training
 
 
-def actor_table(n_actors=24, clips=10):
-    rows = [{"actor": a, "gender": "male" if a % 2 else "female", "label": f"c{k % 5}"}
-            for a in range(1, n_actors + 1) for k in range(clips)]
-    table = pd.DataFrame(rows)
-    table["label"] = pd.Categorical(table["label"])
-    return table
+@pytest.fixture(scope="module")
+def stats_with_a_broken_clip(mini_table, tmp_path_factory):
+    """Stats features of the mini corpus with an unreadable file inserted as the first row (skipped)."""
+    broken = tmp_path_factory.mktemp("broken") / "03-01-05-02-01-01-01.wav"
+    broken.write_bytes(b"not audio")
+    table = pd.concat([mini_table.head(1).assign(path=str(broken)), mini_table], ignore_index=True)
+    table["label"] = pd.Categorical(table["label"], categories=mini_table["label"].cat.categories)
+    return features.extract_features(table, features.StatsRecipe(), cache_dir=None, progress=False)
 
 
-def test_speaker_folds_never_share_an_actor_and_balance_gender():
-    table = actor_table()
-    folds = training.make_folds(table, "speaker", n_folds=6, seed=1)
-    assert len(folds) == 6
-    tested = []
-    for train_index, test_index in folds:
-        train, test = table.iloc[train_index], table.iloc[test_index]
-        assert not set(train["actor"]) & set(test["actor"])
-        assert test.groupby("gender")["actor"].nunique().to_dict() == {"female": 2, "male": 2}
-        tested += sorted(test["actor"].unique())
-    assert sorted(tested) == list(range(1, 25))
+def label_encoding(feature_set):
+    """Features that give the label away (a perfect model), aligned with the feature set's rows."""
+    codes = feature_set.table["label"].cat.codes.to_numpy()
+    encoded = np.zeros_like(feature_set.features)
+    encoded[np.arange(len(codes)), codes] = 10.0
+    return features.FeatureSet(encoded, feature_set.table, feature_set.failed, feature_set.recipe)
 
 
-def test_few_actors_give_leave_one_pair_out():
-    folds = training.make_folds(actor_table(n_actors=4), "speaker", n_folds=6)
-    assert len(folds) == 2
+def test_a_skipped_clip_never_shifts_a_row_between_training_and_evaluation(stats_with_a_broken_clip, tmp_path):
+    perfect = label_encoding(stats_with_a_broken_clip)
+    assert len(perfect.failed) == 1 and len(perfect.table) == 160
+    run = training.cross_validate(perfect, "svm", "speaker", progress=False)
+    in_memory = evaluation.summarise(run)
+    runs.save_run(run, tmp_path / "svm-speaker")
+    reloaded = runs.load_run(tmp_path / "svm-speaker", labels=run.labels)
+    assert evaluation.summarise(reloaded)["mean"]["uar"] == in_memory["mean"]["uar"] == 1.0
+    truth = perfect.table.set_index("path")["label"].astype(str)
+    assert (reloaded.predictions["label"] == truth.loc[reloaded.predictions["path"]].to_numpy()).all()
 
 
-def test_validation_actors_come_from_training_actors_one_per_gender():
-    table = actor_table()
-    train_index, test_index = training.make_folds(table, "speaker")[0]
-    fit_index, val_index = training.validation_split(table, train_index, "speaker", seed=0)
-    val_actors = set(table.iloc[val_index]["actor"])
-    assert len(val_actors) == 2 and {a % 2 for a in val_actors} == {0, 1}
-    assert not val_actors & set(table.iloc[test_index]["actor"]) and not val_actors & set(table.iloc[fit_index]["actor"])
+def test_cross_validation_tests_every_clip_once_on_unseen_actors(stats_with_a_broken_clip):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", progress=False)
+    predictions = run.predictions
+    assert sorted(predictions["path"]) == sorted(stats_with_a_broken_clip.table["path"])
+    assert predictions.groupby("fold")["gender"].nunique().eq(2).all()
+    for fold in run.folds:
+        tested = set(predictions.loc[predictions["fold"] == fold["fold"], "actor"])
+        assert tested == set(fold["test_actors"]) and len(tested) == 2
+    split = run.model.metadata["split"]
+    assert not set(split["train_actors"]) & set(split["test_actors"])
+    probabilities = predictions[[runs.probability_column(label) for label in run.labels]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
 
 
-def test_random_protocol_mixes_speakers_like_the_seed():
-    table = actor_table()
-    train_index, test_index = training.make_folds(table, "random", n_folds=5)[0]
-    assert set(table.iloc[test_index]["actor"]) & set(table.iloc[train_index]["actor"])
-    with pytest.raises(ValueError, match="unknown protocol"):
-        training.make_folds(table, "by-colour")
+def test_a_run_reloads_with_its_model_and_provenance(stats_with_a_broken_clip, tmp_path):
+    from ser_utils.models import load_model
+
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
+    run.dataset = {"name": "mini"}
+    runs.save_run(run, tmp_path / "run")
+    model = load_model(tmp_path / "run")
+    first_fold = stats_with_a_broken_clip.table["actor"].isin(run.folds[0]["test_actors"]).to_numpy()
+    np.testing.assert_allclose(model.predict_proba(stats_with_a_broken_clip.features[first_fold]),
+                               run.model.predict_proba(stats_with_a_broken_clip.features[first_fold]))
+    assert {"versions", "git_commit", "date", "split", "fingerprint"} <= set(model.metadata)
+    assert runs.load_run(tmp_path / "run").dataset == {"name": "mini"}
 
 
-def test_builders_output_one_probability_row_per_clip():
-    batch = np.random.default_rng(0).normal(size=(3, 94, 80)).astype(np.float32)
-    probabilities = np.asarray(models.build_cnn((94, 80), 10)(batch))
-    assert probabilities.shape == (3, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
-    assert np.asarray(models.build_seed_cnn((216,), 10)(batch[:, :, 0].repeat(3, axis=1)[:, :216])).shape == (3, 10)
-
-
-def toy_problem(n=240, seed=0):
-    """Two classes that differ by an offset in channels 0-9 of a noisy (94, 80) matrix."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    data = rng.normal(size=(n, 94, 80)).astype(np.float32)
-    data[:, :, :10] += labels[:, None, None] * 1.5
-    return data, labels
-
-
-def test_cnn_learns_a_separable_toy_problem():
-    data, labels = toy_problem()
-    outcome = training.fit("cnn", data[:160], labels[:160], (data[160:200], labels[160:200]), n_classes=2, epochs=8,
-                           seed=0)
-    accuracy = (np.asarray(outcome.estimator(data[200:], training=False)).argmax(axis=1) == labels[200:]).mean()
-    assert accuracy >= 0.9
-    assert set(outcome.history) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
-
-
-def test_training_is_deterministic_for_a_seed():
-    data, labels = toy_problem(120)
-    runs = [training.fit("cnn", data[:80], labels[:80], (data[80:], labels[80:]), n_classes=2, epochs=2, seed=5)
-            for _ in range(2)]
-    assert runs[0].history["loss"] == runs[1].history["loss"]
-
-
-@pytest.mark.parametrize("name", ["cnn", "svm"])
-def test_save_then_load_gives_identical_predictions(tmp_path, name):
-    recipe = features.MatrixRecipe() if name == "cnn" else features.StatsRecipe()
-    data, labels = toy_problem(120)
-    if name == "svm":
-        data = np.concatenate([data.mean(axis=1), data.std(axis=1)], axis=1)
-    outcome = training.fit(name, data[:100], labels[:100], (data[100:], labels[100:]), n_classes=2, epochs=2, seed=0)
-    trained = TrainedModel(name, outcome.estimator, ["a", "b"], recipe, {"note": "toy"})
-    trained.save(tmp_path / "run")
-    loaded = models.load_model(tmp_path / "run")
-    np.testing.assert_allclose(loaded.predict_proba(data[100:]), trained.predict_proba(data[100:]), atol=1e-6)
-    assert loaded.labels == ["a", "b"] and loaded.recipe == recipe and loaded.metadata["note"] == "toy"
-    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
-
-
-def test_mismatched_features_are_refused_with_a_clear_error():
-    trained = TrainedModel("svm", None, ["a", "b"], features.StatsRecipe(), {})
-    with pytest.raises(ModelFeatureMismatch, match=r"expects a batch of stats features of shape \(160,\)"):
-        trained.predict_proba(np.zeros((2, 216)))
-
-
-def test_missing_model_folder_is_explained(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no metadata.json"):
-        models.load_model(tmp_path)
-
-
-def test_experiment_on_a_small_real_corpus_saves_and_reloads(tmp_path, mini_table):
-    feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
-    experiment = training.run_experiment(feature_set, "svm", "speaker", progress=False)
-    assert len(experiment.folds) == 2
-    for fold in experiment.folds:
-        assert len(fold.test_actors) == 2 and fold.probabilities.shape == (len(fold.test_index), 10)
-    training.save_experiment(experiment, tmp_path / "svm-speaker", dataset={"name": "mini"}, summary={})
-    reloaded = training.load_experiment(tmp_path / "svm-speaker", feature_set.table)
-    np.testing.assert_array_equal(reloaded.folds[1].probabilities, experiment.folds[1].probabilities)
-    metadata = reloaded.model.metadata
-    assert metadata["split"]["test_actors"] == experiment.folds[0].test_actors
-    assert {"versions", "git_commit", "date", "recipe", "labels", "sample_rate"} <= set(metadata)
+def test_runs_refuse_a_different_label_scheme_and_a_wrong_feature_kind(stats_with_a_broken_clip, tmp_path):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
+    runs.save_run(run, tmp_path / "run")
+    with pytest.raises(ValueError, match="current label scheme has"):
+        runs.load_run(tmp_path / "run", labels=["angry", "calm", "fearful", "happy", "sad"])
+    with pytest.raises(FileNotFoundError, match="no run.json"):
+        runs.load_run(tmp_path / "elsewhere")
     with pytest.raises(ValueError, match="needs 'matrix' features"):
-        training.run_experiment(feature_set, "cnn", "speaker")
+        training.cross_validate(stats_with_a_broken_clip, "cnn", "speaker")
 
 
-def test_four_actor_corpus_validates_on_clips_of_training_actors():
-    table = actor_table(n_actors=4, clips=60)
-    train_index, test_index = training.make_folds(table, "speaker")[0]
-    fit_index, val_index = training.validation_split(table, train_index, "speaker", seed=0)
-    assert len(fit_index) > len(val_index) > 0
-    assert set(table.iloc[val_index]["actor"]) <= set(table.iloc[train_index]["actor"])
-    assert not set(table.iloc[fit_index]["actor"]) & set(table.iloc[test_index]["actor"])
+def test_training_summary_lists_folds_and_epochs():
+    run = runs.Run("cnn", "speaker", ["a", "b"], pd.DataFrame(), [
+        {"fold": 0, "seconds": 2.0, "epochs_run": 7}, {"fold": 1, "seconds": 4.0, "epochs_run": 9}])
+    summary = training.training_summary({("cnn", "speaker"): run})
+    assert summary.loc[("cnn", "speaker")].to_dict() == {
+        "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0}

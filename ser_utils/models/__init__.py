@@ -1,0 +1,211 @@
+"""Model families behind one interface, and a registry that maps names to them.
+
+Every family is a :class:`Model`: it declares the feature recipe it is built for,
+and offers ``fit``, ``predict_proba``, ``save`` and ``load``, in scikit-learn's spirit.
+A family lives in its own module and is listed once in :data:`REGISTRY`; the module is
+imported only when the family is used, so scikit-learn families never import Keras.
+
+>>> model = build_model("svm", labels=["calm", "angry"])  # doctest: +SKIP
+>>> model.fit(train_features, train_targets).predict_proba(test_features)  # doctest: +SKIP
+
+Adding a family: write ``ser_utils/models/<family>.py`` with a :class:`Model` subclass,
+and add one line to :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from .. import config
+from ..features import Recipe, recipe_from_dict
+from ..storage import atomic_path, read_json, write_json
+
+#: model name -> "module:Class" (relative to this package), imported on first use
+REGISTRY = {
+    "svm": "svm:SVMModel",
+    "cnn": "cnn:CNNModel",
+    "seed_cnn": "seed_cnn:SeedCNNModel",
+}
+
+
+class ModelMismatch(ValueError):
+    """Features, labels or weights that do not match what a model was trained and saved with."""
+
+
+
+class Model:
+    """A model family: subclasses set the class attributes and implement the four ``_`` hooks.
+
+    ``labels`` are the class names in output-column order; ``recipe`` the features the
+    model reads (default: :meth:`default_recipe`); ``params`` override the family's
+    :attr:`defaults` (unknown names are refused).
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    weights_file: ClassVar[str]
+    defaults: ClassVar[dict] = {}
+    #: True for families that need held-out validation data to fit (early stopping)
+    uses_validation: ClassVar[bool] = False
+
+    def __init__(self, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params):
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it takes {sorted(self.defaults)}")
+        self.labels = list(labels)
+        self.recipe = recipe if recipe is not None else self.default_recipe()
+        self.seed = seed
+        self.params = self.defaults | params
+        self.estimator = None
+        self.history: dict[str, list[float]] = {}
+        self.metadata: dict = {}
+
+    # ----------------------------------------------------------------- what a family implements
+
+    @classmethod
+    def default_recipe(cls) -> Recipe:
+        """The feature recipe this family is designed for."""
+        raise NotImplementedError
+
+    def _fit(self, features: np.ndarray, targets: np.ndarray, validation) -> None:
+        """Fit :attr:`estimator` (and fill :attr:`history` for networks)."""
+        raise NotImplementedError
+
+    def _predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities of a checked batch."""
+        raise NotImplementedError
+
+    def _save_weights(self, path: Path) -> None:
+        """Write the fitted estimator to ``path``."""
+        raise NotImplementedError
+
+    def _load_weights(self, path: Path) -> None:
+        """Read :attr:`estimator` from ``path``."""
+        raise NotImplementedError
+
+    def _io_shapes(self) -> tuple[tuple[int, ...], int]:
+        """(input shape per clip, number of output classes) of the fitted estimator."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- the interface
+
+    @property
+    def epochs_run(self) -> int:
+        """Epochs trained (0 for models that are not trained by epochs)."""
+        return len(self.history.get("loss", []))
+
+    def fit(self, features: np.ndarray, targets: np.ndarray, validation=None) -> Model:
+        """Fit on ``features`` (a batch of :attr:`recipe`'s shape) and integer ``targets``.
+
+        ``validation`` is ``(features, targets)`` of held-out data, used by families
+        that stop early; others ignore it. Returns the model.
+        """
+        self.check_features(features)
+        self._fit(features, np.asarray(targets), validation)
+        return self
+
+    def check_features(self, features: np.ndarray) -> None:
+        """Raise :class:`ModelMismatch` unless ``features`` are a batch of this recipe's shape."""
+        expected = tuple(self.recipe.shape)
+        if features.ndim != len(expected) + 1 or tuple(features.shape[1:]) != expected:
+            raise ModelMismatch(
+                f"model {self.name!r} expects a batch of {self.recipe.kind} features of shape {expected} "
+                f"(recipe {self.recipe.to_dict()}), got an array of shape {features.shape}"
+            )
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities, one row per clip, columns in :attr:`labels` order."""
+        if self.estimator is None:
+            raise RuntimeError(f"model {self.name!r} is not fitted; call fit() or load_model()")
+        self.check_features(features)
+        return np.asarray(self._predict_proba(features), dtype=np.float64)
+
+    def fingerprint(self, weights: Path) -> dict:
+        """What the saved model expects, checked on load: labels, recipe, shapes, a hash of the weights."""
+        input_shape, n_outputs = self._io_shapes()
+        return {"labels": self.labels, "recipe": self.recipe.to_dict(), "input_shape": list(input_shape),
+                "n_outputs": n_outputs, "weights_sha256": _sha256(weights)}
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write the weights file and ``metadata.json`` atomically into ``run_dir``; return ``run_dir``."""
+        run_dir = Path(run_dir)
+        target = run_dir / self.weights_file
+        with atomic_path(target) as tmp:
+            self._save_weights(tmp)
+        metadata = self.metadata | {
+            "model": self.name, "title": self.title, "model_file": self.weights_file, "params": self.params,
+            "seed": self.seed, "labels": self.labels, "recipe": self.recipe.to_dict(),
+            "sample_rate": self.recipe.sample_rate, "fingerprint": self.fingerprint(target),
+        }
+        write_json(run_dir / "metadata.json", metadata)
+        return run_dir
+
+    @classmethod
+    def load(cls, run_dir: str | Path, metadata: dict) -> Model:
+        """Rebuild a model saved by :meth:`save` and check it against its fingerprint."""
+        run_dir = Path(run_dir)
+        model = cls(metadata["labels"], recipe_from_dict(metadata["recipe"]), seed=metadata.get("seed", 0),
+                    **metadata.get("params", {}))
+        model.metadata = metadata
+        weights = run_dir / cls.weights_file
+        expected = metadata.get("fingerprint", {})
+        if expected.get("weights_sha256") not in (None, _sha256(weights)):
+            raise ModelMismatch(f"{weights}: weights file changed since it was saved (hash differs)")
+        model._load_weights(weights)
+        input_shape, n_outputs = model._io_shapes()
+        if tuple(input_shape) != tuple(model.recipe.shape) or n_outputs != len(model.labels):
+            raise ModelMismatch(
+                f"{run_dir}: the model takes {tuple(input_shape)} and gives {n_outputs} classes, but its metadata "
+                f"says {model.recipe.kind} features of shape {tuple(model.recipe.shape)} and {len(model.labels)} labels"
+            )
+        return model
+
+
+def _sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_class(name: str) -> type[Model]:
+    """The :class:`Model` subclass registered as ``name`` (its module imported on first use)."""
+    try:
+        module_name, class_name = REGISTRY[name].split(":")
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}") from None
+    return getattr(importlib.import_module(f".{module_name}", __name__), class_name)
+
+
+def build_model(name: str, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params) -> Model:
+    """A new, unfitted model of the family ``name``."""
+    return model_class(name)(labels, recipe, seed=seed, **params)
+
+
+def model_title(name: str) -> str:
+    """One-line description of the family ``name`` (imports its module)."""
+    return model_class(name).title
+
+
+def load_model(run_dir: str | Path) -> Model:
+    """Load a model saved by :meth:`Model.save`; nothing else is needed to predict."""
+    run_dir = Path(run_dir)
+    metadata_path = run_dir / "metadata.json"
+    if not metadata_path.exists():
+        raise FileNotFoundError(f"{run_dir}: no metadata.json (is this a trained model folder? see `make report`)")
+    try:
+        metadata = read_json(metadata_path)
+        family = model_class(metadata["model"])
+    except (json.JSONDecodeError, KeyError, ValueError) as error:
+        raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
+    if not (run_dir / family.weights_file).is_file():
+        raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
+    return family.load(run_dir, metadata)

@@ -1,0 +1,99 @@
+"""``cnn``: this project's network on the MFCC + delta matrix.
+
+Per-channel normalisation built into the model (so it takes raw features),
+SpecAugment-style masking and Gaussian noise while training, three batch-normalised
+convolution blocks, average + max pooling over time, dropout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..features import MatrixRecipe
+from .network import NetworkModel, keras
+
+
+@keras.saving.register_keras_serializable(package="ser_utils")
+class SpecAugment(keras.layers.Layer):
+    """While training only, zero random time spans and channel bands of normalised features.
+
+    SpecAugment-style masking (Park et al., 2019); after normalisation zero is the mean.
+    """
+
+    def __init__(self, time_masks=2, time_width=8, channel_masks=2, channel_width=6, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.time_masks, self.time_width = time_masks, time_width
+        self.channel_masks, self.channel_width = channel_masks, channel_width
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _keep_mask(self, batch, length, n_masks, width):
+        """1 where kept, 0 inside any of ``n_masks`` random spans of up to ``width`` steps."""
+        ops = keras.ops
+        positions = ops.arange(length, dtype="float32")[None, None, :]
+        starts = keras.random.uniform((batch, n_masks, 1), 0, length, seed=self.seed_generator)
+        widths = ops.floor(keras.random.uniform((batch, n_masks, 1), 0, width + 1, seed=self.seed_generator))
+        inside = ops.logical_and(positions >= starts, positions < starts + widths)
+        return 1.0 - ops.cast(ops.any(inside, axis=1), "float32")
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        batch, frames, channels = keras.ops.shape(inputs)[0], inputs.shape[1], inputs.shape[2]
+        keep_time = self._keep_mask(batch, frames, self.time_masks, self.time_width)
+        keep_channel = self._keep_mask(batch, channels, self.channel_masks, self.channel_width)
+        return inputs * keep_time[:, :, None] * keep_channel[:, None, :]
+
+    def get_config(self):
+        return super().get_config() | {
+            "time_masks": self.time_masks, "time_width": self.time_width,
+            "channel_masks": self.channel_masks, "channel_width": self.channel_width, "seed": self.seed,
+        }
+
+
+def conv_block(x, filters: int, kernel_size: int, *, pool: bool):
+    """Conv1D -> batch norm -> ReLU (-> max pool 2)."""
+    layers = keras.layers
+    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    return layers.MaxPooling1D(2)(x) if pool else x
+
+
+class CNNModel(NetworkModel):
+    """This project's CNN on a (frames x channels) matrix.
+
+    Leave-actors-out on the synthetic corpus (6 folds): 32-64-64 filters 0.662 +- 0.078
+    accuracy; 64-128-128 0.649; without masking 0.639; dropout 0.5 0.632 (measured 2026-11-24).
+    """
+
+    name = "cnn"
+    title = "CNN on MFCC + delta matrix (this project)"
+    defaults = NetworkModel.defaults | {"learning_rate": 1e-3, "dropout": 0.3, "filters": (32, 64, 64)}
+    reduce_lr = True
+
+    @classmethod
+    def default_recipe(cls) -> MatrixRecipe:
+        """40 MFCCs and their deltas over 3 s at 16 kHz: a 94 x 80 matrix."""
+        return MatrixRecipe()
+
+    def build(self, input_shape: tuple[int, ...], n_classes: int, train_features: np.ndarray):
+        layers, (dropout, filters) = keras.layers, (self.params["dropout"], self.params["filters"])
+        inputs = keras.Input(shape=input_shape)
+        normalise = layers.Normalization(axis=-1, name="normalise")
+        normalise.adapt(train_features)
+        x = normalise(inputs)
+        x = SpecAugment(seed=0, name="spec_augment")(x)
+        x = layers.GaussianNoise(0.1, seed=0)(x)
+        x = conv_block(x, filters[0], 5, pool=True)
+        x = conv_block(x, filters[1], 5, pool=True)
+        x = conv_block(x, filters[2], 3, pool=False)
+        x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+        x = layers.Dropout(dropout)(x)
+        x = layers.Dense(64, activation="relu")(x)
+        x = layers.Dropout(dropout)(x)
+        outputs = layers.Dense(n_classes, activation="softmax")(x)
+        model = keras.Model(inputs, outputs, name="cnn")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.params["learning_rate"]),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model

@@ -1,0 +1,86 @@
+"""Evaluation protocols: which clips train, validate and test in each fold.
+
+- ``speaker`` (default): leave-actors-out k-fold, no actor in both train and test, folds
+  balanced by gender (``StratifiedGroupKFold`` grouped by actor, stratified by gender);
+  validation actors (one female, one male) come out of the training actors.
+- ``random``: the seed's random per-clip split (stratified k-fold on the label);
+  the same speakers land in train and test, which overstates accuracy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+
+from . import config
+
+PROTOCOLS = {
+    "speaker": "speaker-independent (leave-actors-out, gender-balanced folds)",
+    "random": "random per-clip split (same speakers in train and test, as in the seed)",
+}
+#: The speaker protocol needs this many actors of each gender (one to test, one to train, per fold).
+MIN_ACTORS_PER_GENDER = 2
+
+
+class CorpusTooSmall(ValueError):
+    """A corpus with too few actors for a protocol."""
+
+
+def n_speaker_folds(table: pd.DataFrame, requested: int = 6) -> int:
+    """Folds that keep at least one female and one male actor in every test fold.
+
+    Raises :class:`CorpusTooSmall` when a gender has fewer than
+    :data:`MIN_ACTORS_PER_GENDER` actors.
+    """
+    per_gender = table.groupby("gender")["actor"].nunique().reindex(list(config.GENDERS), fill_value=0)
+    if per_gender.min() < MIN_ACTORS_PER_GENDER:
+        counts = ", ".join(f"{count} {gender}" for gender, count in per_gender.items())
+        raise CorpusTooSmall(f"the speaker-independent protocol needs at least {MIN_ACTORS_PER_GENDER} female and "
+                             f"{MIN_ACTORS_PER_GENDER} male actors; this corpus has {counts}")
+    return max(2, min(requested, int(per_gender.min())))
+
+
+def make_folds(table: pd.DataFrame, protocol: str = "speaker", *, n_folds: int = 6, seed: int = config.DEFAULT_SEED):
+    """Return ``[(train_index, test_index), ...]`` (positions in ``table``) for the protocol.
+
+    >>> folds = make_folds(table, "speaker")  # doctest: +SKIP
+    """
+    if protocol == "speaker":
+        splitter = StratifiedGroupKFold(n_splits=n_speaker_folds(table, n_folds), shuffle=True, random_state=seed)
+        return list(splitter.split(table, table["gender"], groups=table["actor"]))
+    if protocol == "random":
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(table, table["label"]))
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+
+
+def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str, *, seed: int):
+    """Split training rows into (fit, validation): one female and one male actor, or 15 % of clips.
+
+    Under the speaker protocol with fewer than two training actors of a gender (a
+    4-actor corpus), validation falls back to 15 % of the training actors' clips; the
+    test actors stay unseen either way.
+    """
+    train = table.iloc[train_index]
+    if protocol == "speaker" and train.groupby("gender")["actor"].nunique().min() >= 2:
+        rng = np.random.default_rng(seed)
+        held_out = [rng.choice(sorted(train.loc[train["gender"] == g, "actor"].unique())) for g in config.GENDERS]
+        is_validation = train["actor"].isin(held_out).to_numpy()
+        return train_index[~is_validation], train_index[is_validation]
+    fit, validation = train_test_split(train_index, test_size=0.15, stratify=train["label"], random_state=seed)
+    return np.sort(fit), np.sort(validation)
+
+
+def fold_table(table: pd.DataFrame, folds) -> pd.DataFrame:
+    """Test actors of each fold with their genders, and the clip counts (to show there is no overlap)."""
+    rows = []
+    for number, (train_index, test_index) in enumerate(folds):
+        test = table.iloc[test_index]
+        overlap = set(test["actor"]) & set(table.iloc[train_index]["actor"])
+        rows.append({
+            "fold": number,
+            "test actors": ", ".join(f"{a:02d}{'M' if a % 2 else 'F'}" for a in sorted(test["actor"].unique())),
+            "train clips": len(train_index), "test clips": len(test_index), "actors in both": len(overlap),
+        })
+    return pd.DataFrame(rows).set_index("fold")

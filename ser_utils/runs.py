@@ -1,0 +1,98 @@
+"""Run storage: what a trained run leaves in ``models/<dataset>/<model>-<protocol>/`` and how it is read back.
+
+A run folder holds
+
+- the model of its first fold (``model.keras`` or ``model.joblib``) and ``metadata.json``;
+- ``predictions.csv``: one row per tested clip with its identity (path, actor, gender,
+  fold, true label) and one probability column per class (``p_<class>``);
+- ``run.json``: model, protocol, labels, corpus, and per fold the test actors, training
+  history, epochs and seconds.
+
+Evaluation reads ``predictions.csv`` and ``run.json`` only: no framework is imported,
+and a clip skipped at extraction can never shift a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .storage import atomic_path, read_json, write_json
+
+IDENTITY_COLUMNS = ["path", "actor", "gender", "fold", "label"]
+PREDICTIONS_FILE = "predictions.csv"
+RUN_FILE = "run.json"
+
+
+def probability_column(label: str) -> str:
+    """Name of the predictions-table column holding the probability of class ``label``."""
+    return f"p_{label}"
+
+
+@dataclass
+class Run:
+    """One model under one protocol: every fold's test predictions, fold records, and the first fold's model."""
+
+    model_name: str
+    protocol: str
+    labels: list[str]
+    predictions: pd.DataFrame
+    folds: list[dict]
+    model: object = None
+    dataset: dict = field(default_factory=dict)
+
+    def record(self) -> dict:
+        """The JSON-able description written to ``run.json``."""
+        return {"model": self.model_name, "protocol": self.protocol, "labels": self.labels, "dataset": self.dataset,
+                "folds": self.folds}
+
+
+def predictions_table(clips: pd.DataFrame, fold: int, probabilities: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """Identity columns of the tested ``clips`` (a slice of a labels table) beside their probabilities."""
+    if len(clips) != len(probabilities):
+        raise ValueError(f"{len(clips)} clips but {len(probabilities)} rows of probabilities")
+    identity = clips[["path", "actor", "gender", "label"]].astype({"label": str}).reset_index(drop=True)
+    identity.insert(3, "fold", fold)
+    scores = pd.DataFrame(probabilities, columns=[probability_column(label) for label in labels])
+    return pd.concat([identity, scores], axis=1)
+
+
+def save_run(run: Run, run_dir: str | Path) -> Path:
+    """Write the run's model, ``predictions.csv`` and ``run.json`` into ``run_dir`` (each atomically)."""
+    run_dir = Path(run_dir)
+    if run.model is not None:
+        run.model.save(run_dir)
+    with atomic_path(run_dir / PREDICTIONS_FILE) as tmp:
+        run.predictions.to_csv(tmp, index=False)
+    write_json(run_dir / RUN_FILE, run.record())
+    return run_dir
+
+
+def load_run(run_dir: str | Path, *, labels: list[str] | None = None) -> Run:
+    """Read the predictions and records of a run (not its model: see :func:`ser_utils.models.load_model`).
+
+    ``labels``, when given, must equal the run's class order (the current label scheme's).
+    """
+    run_dir = Path(run_dir)
+    for name in (RUN_FILE, PREDICTIONS_FILE):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir}: no {name}; run notebook 03 (or `make report`) to train it")
+    record = read_json(run_dir / RUN_FILE)
+    if labels is not None and list(labels) != record["labels"]:
+        raise ValueError(f"{run_dir}: trained on labels {record['labels']}, the current label scheme has {list(labels)};"
+                         " re-run notebook 03")
+    predictions = pd.read_csv(run_dir / PREDICTIONS_FILE)
+    missing = [c for c in IDENTITY_COLUMNS + [probability_column(l) for l in record["labels"]] if c not in predictions]
+    if missing:
+        raise ValueError(f"{run_dir / PREDICTIONS_FILE}: missing column(s) {missing}")
+    return Run(record["model"], record["protocol"], record["labels"], predictions, record["folds"],
+               dataset=record.get("dataset", {}))
+
+
+def run_dirs(dataset: str) -> list[Path]:
+    """Every run folder saved for ``dataset`` (those with a ``run.json``), sorted."""
+    return sorted(path.parent for path in (config.MODELS_DIR / dataset).glob(f"*/{RUN_FILE}"))

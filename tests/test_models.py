@@ -1,0 +1,115 @@
+"""Every registered model family: fit, save -> load -> identical probabilities, fingerprint checks."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ser_utils import models
+from ser_utils.models import ModelMismatch
+
+
+def toy_problem(shape, n=120, seed=0):
+    """Two classes that differ by an offset in the first 10 channels of noisy features of ``shape``."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    data = rng.normal(size=(n, *shape)).astype(np.float32)
+    data[..., :10] += labels.reshape(n, *[1] * len(shape)) * 1.5
+    return data, labels
+
+
+def fitted(name, **params):
+    model = models.build_model(name, ["a", "b"], seed=0, **params)
+    data, labels = toy_problem(model.recipe.shape)
+    validation = (data[80:100], labels[80:100]) if model.uses_validation else None
+    return model.fit(data[:80], labels[:80], validation), data[100:], labels[100:]
+
+
+FAST = {"svm": {}, "cnn": {"epochs": 3}, "seed_cnn": {"epochs": 2}}
+
+
+@pytest.mark.parametrize("name", sorted(models.REGISTRY))
+def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
+    model, test_data, _ = fitted(name, **FAST[name])
+    model.metadata = {"note": "toy"}
+    model.save(tmp_path / "run")
+    loaded = models.load_model(tmp_path / "run")
+    assert type(loaded) is type(model) and loaded.labels == ["a", "b"] and loaded.recipe == model.recipe
+    np.testing.assert_allclose(loaded.predict_proba(test_data), model.predict_proba(test_data), atol=1e-6)
+    assert loaded.metadata["note"] == "toy" and loaded.params == json.loads(json.dumps(model.params))
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("name", ["svm", "cnn"])
+def test_families_learn_a_separable_toy_problem(name):
+    model, test_data, test_labels = fitted(name, **({"epochs": 8} if name == "cnn" else {}))
+    assert (model.predict_proba(test_data).argmax(axis=1) == test_labels).mean() >= 0.9
+
+
+def test_network_training_is_deterministic_for_a_seed():
+    losses = [fitted("cnn", epochs=2)[0].history["loss"] for _ in range(2)]
+    assert losses[0] == losses[1] and len(losses[0]) == 2
+
+
+@pytest.fixture(scope="module")
+def saved_svm(tmp_path_factory):
+    model, test_data, _ = fitted("svm")
+    return model.save(tmp_path_factory.mktemp("svm") / "run"), test_data
+
+
+def _edit_metadata(run_dir, tmp_path, change):
+    import shutil
+
+    copy = shutil.copytree(run_dir, tmp_path / "edited")
+    metadata = json.loads((copy / "metadata.json").read_text())
+    change(metadata)
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    return copy
+
+
+def test_labels_edited_in_metadata_are_refused(saved_svm, tmp_path):
+    run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: m.update(labels=["a", "b", "c"]))
+    with pytest.raises(ModelMismatch, match="gives 2 classes, but its metadata says .* 3 labels"):
+        models.load_model(run_dir)
+
+
+def test_recipe_edited_in_metadata_is_refused(saved_svm, tmp_path):
+    run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: m["recipe"]["matrix"].update(n_mfcc=20))
+    with pytest.raises(ModelMismatch, match=r"takes \(160,\) .* shape \(80,\)"):
+        models.load_model(run_dir)
+
+
+def test_changed_weights_file_is_refused(saved_svm, tmp_path):
+    run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
+    with open(run_dir / "model.joblib", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelMismatch, match="model.joblib: weights file changed"):
+        models.load_model(run_dir)
+
+
+def test_features_of_the_wrong_shape_are_refused(saved_svm):
+    model = models.load_model(saved_svm[0])
+    with pytest.raises(ModelMismatch, match=r"expects a batch of stats features of shape \(160,\)"):
+        model.predict_proba(np.zeros((2, 216)))
+
+
+def test_missing_or_unknown_models_are_explained(tmp_path, saved_svm):
+    with pytest.raises(FileNotFoundError, match="no metadata.json"):
+        models.load_model(tmp_path)
+    with pytest.raises(ValueError, match="unknown model 'forest'"):
+        models.build_model("forest", ["a", "b"])
+    with pytest.raises(TypeError, match="has no parameter"):
+        models.build_model("svm", ["a", "b"], epochs=3)
+    run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
+    (run_dir / "model.joblib").unlink()
+    with pytest.raises(FileNotFoundError, match="model.joblib, which is missing"):
+        models.load_model(run_dir)
+
+
+def test_classical_models_never_import_keras():
+    code = ("import sys; from ser_utils import models, training, evaluation, runs, prediction; "
+            "models.build_model('svm', ['a', 'b']); print('keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
