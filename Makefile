@@ -25,7 +25,7 @@ FOLDS       ?= 6
 SEED        ?= 42
 
 REPORT_DIR  := reports/$(DATASET)
-PKG_SRC     := $(wildcard ser_utils/*.py) pyproject.toml
+PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
 PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
 PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar -p DATASET $(DATASET)

@@ -48,13 +48,15 @@ class Recipe:
         """Start of the window in a clip: ``offset``, moved earlier if the window would run past the end."""
         return max(0.0, min(self.offset, clip_duration - self.duration))
 
+    def window(self, samples: np.ndarray) -> np.ndarray:
+        """This recipe's window of a whole clip (mono, at :attr:`sample_rate`), zero-padded to :attr:`n_samples`."""
+        start = int(round(self.window_offset(len(samples) / self.sample_rate) * self.sample_rate))
+        return fix_length(samples[start : start + self.n_samples], self.n_samples)
+
     def load(self, path: str | Path) -> np.ndarray:
-        """Read this recipe's window of ``path``, zero-padded to exactly :attr:`n_samples`."""
-        start = self.window_offset(audio_info(path).duration)
-        samples, _ = load_audio(
-            path, sample_rate=self.sample_rate, offset=start, duration=self.duration, res_type=self.res_type
-        )
-        return fix_length(samples, self.n_samples)
+        """Read ``path`` whole (as prediction does, so both resample alike), then cut this recipe's window."""
+        samples, _ = load_audio(path, sample_rate=self.sample_rate, res_type=self.res_type)
+        return self.window(samples)
 
     def to_dict(self) -> dict:
         """The settings as plain JSON-able values, including the recipe's kind."""
@@ -84,6 +86,14 @@ class LegacyRecipe(Recipe):
     duration: float = 2.5
     res_type: str = "kaiser_fast"
     n_mfcc: int = 13
+
+    def load(self, path: str | Path) -> np.ndarray:
+        """The seed's read: cut the window at the file's own rate, then resample (as ``librosa.load`` does)."""
+        start = self.window_offset(audio_info(path).duration)
+        samples, _ = load_audio(
+            path, sample_rate=self.sample_rate, offset=start, duration=self.duration, res_type=self.res_type
+        )
+        return fix_length(samples, self.n_samples)
 
     @property
     def shape(self) -> tuple[int, ...]:

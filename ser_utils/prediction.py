@@ -90,9 +90,9 @@ def window_batch(recipe, samples: np.ndarray, *, hop_s: float | None = None) -> 
     """
     rate, window = recipe.sample_rate, recipe.n_samples
     if len(samples) <= SINGLE_WINDOW_FACTOR * window:
-        starts = np.array([int(round(recipe.window_offset(len(samples) / rate) * rate))])
-    else:
-        starts = window_starts(len(samples), window, int(round((hop_s or recipe.duration / 2) * rate)))
+        start = recipe.window_offset(len(samples) / rate)
+        return recipe.transform(recipe.window(samples))[None], np.array([start])
+    starts = window_starts(len(samples), window, int(round((hop_s or recipe.duration / 2) * rate)))
     batch = np.stack([recipe.transform(fix_length(samples[s : s + window], window)) for s in starts])
     return batch, starts / rate
 

@@ -109,7 +109,8 @@ def test_real_ravdess_sample_extracts_without_error():
     from ser_utils import corpus
 
     table, _ = corpus.scan_corpus(SHARED_SAMPLE)  # 48 kHz, two stereo files in Actor_01
+    table = table[table["actor"] <= 2]  # two actors are enough to meet the odd files
     for recipe in (MatrixRecipe(), LegacyRecipe(res_type="soxr_hq")):
         result = features.extract_features(table, recipe, cache_dir=None, progress=False)
-        assert not result.failed and result.features.shape == (240, *recipe.shape)
+        assert not result.failed and result.features.shape == (len(table), *recipe.shape)
         assert np.isfinite(result.features).all()
