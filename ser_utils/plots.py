@@ -61,20 +61,20 @@ def filter_bank(filters: np.ndarray, sample_rate: int, caption: str) -> plt.Figu
     return stamp(fig, caption)
 
 
-def class_examples(matrices: dict[str, np.ndarray], *, sample_rate: int, hop_length: int, caption: str,
+def class_examples(matrices: dict[tuple[str, str], np.ndarray], *, sample_rate: int, hop_length: int, caption: str,
                    ylabel: str = "mel band") -> plt.Figure:
-    """One log-mel (or MFCC) image per class, on a shared colour scale: rows = gender, columns = emotion."""
-    labels = list(matrices)
-    genders = sorted({label.split("_", 1)[0] for label in labels})
-    emotions = sorted({label.split("_", 1)[1] for label in labels})
+    """One log-mel (or MFCC) image per (gender, emotion), on a shared colour scale: rows = gender, columns = emotion."""
+    genders = sorted({gender for gender, _ in matrices})
+    emotions = sorted({emotion for _, emotion in matrices})
     fig, axes = plt.subplots(len(genders), len(emotions), figsize=(3.2 * len(emotions), 2.8 * len(genders)),
                              squeeze=False, sharex=True, sharey=True)
     vmin, vmax = np.percentile(np.concatenate([m.ravel() for m in matrices.values()]), [2, 99.5])
     for row, gender in enumerate(genders):
         for column, emotion in enumerate(emotions):
             ax = axes[row, column]
-            librosa.display.specshow(matrices[f"{gender}_{emotion}"], sr=sample_rate, hop_length=hop_length,
-                                     x_axis="time", ax=ax, vmin=vmin, vmax=vmax, cmap="magma")
+            if (gender, emotion) in matrices:
+                librosa.display.specshow(matrices[gender, emotion], sr=sample_rate, hop_length=hop_length,
+                                         x_axis="time", ax=ax, vmin=vmin, vmax=vmax, cmap="magma")
             ax.set(title=f"{gender} {emotion}", xlabel="time (s)" if row == len(genders) - 1 else "",
                    ylabel=ylabel if column == 0 else "")
     return stamp(fig, caption)
