@@ -36,7 +36,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help venv data report test bench lab clean clean-all FORCE
+.PHONY: help venv data report test accuracy bench lab clean clean-all FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -108,6 +108,10 @@ test: $(STAMP) ## unit tests, then nbval over the notebooks
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 \
 		-p no:cacheprovider notebooks
+
+accuracy: $(STAMP) ## leaderboard: every model under every protocol over all folds (DATASET=, RAVDESS_DIR=, SCHEME=)
+	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
+		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),)
 
 bench: $(STAMP) ## benchmark feature extraction and prediction speed
 	$(PY) benchmarks/bench.py

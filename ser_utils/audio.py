@@ -79,3 +79,9 @@ def check_audio(samples: np.ndarray, sample_rate: int, path: str | Path, *, whol
 def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     """Zero-pad at the end or crop ``samples`` to exactly ``n_samples``."""
     return librosa.util.fix_length(samples, size=n_samples)
+
+
+def speech_bounds(samples: np.ndarray, top_db: float = 30.0) -> tuple[int, int]:
+    """(start, stop) samples of a clip without its leading and trailing silence (``top_db`` below the peak)."""
+    _, (start, stop) = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
+    return int(start), int(stop)

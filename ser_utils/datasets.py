@@ -38,7 +38,7 @@ class Dataset:
         """Short caption naming the corpus; a synthetic corpus always says so."""
         if self.synthetic:
             return "SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, 24 speakers)"
-        return f"RAVDESS speech ({self.path})"
+        return f"RAVDESS speech (folder {self.path.name}/)"  # not the absolute path: reports get shared
 
     def to_dict(self) -> dict:
         """JSON-able description, saved with labels, models and metrics."""

@@ -117,6 +117,8 @@ def summarise(run) -> dict:
         "mean": per_fold.mean().round(4).to_dict(),
         "std": per_fold.std(ddof=0).round(4).to_dict(),
         "train_seconds": round(float(sum(fold["seconds"] for fold in run.folds)), 1),
+        "predict_ms_per_clip": round(1000 * sum(fold.get("predict_seconds", 0) for fold in run.folds)
+                                     / max(1, len(run.predictions)), 3),
     }
 
 
@@ -133,6 +135,35 @@ def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macr
         row["train s"] = summary["train_seconds"]
         rows.append(row)
     return pd.DataFrame(rows).set_index(["model", "protocol"])
+
+
+#: Protocols in leaderboard order: the strict one first.
+PROTOCOL_ORDER = ("speaker", "speaker-norm", "random")
+
+
+def _mean_std(summary: dict, metric: str) -> str:
+    """'mean ± std' of a metric over folds ('–' if the metric does not apply to the scheme)."""
+    if metric not in summary["mean"]:
+        return "–"
+    return f"{summary['mean'][metric]:.3f} ± {summary['std'][metric]:.3f}"
+
+
+def leaderboard(summaries: list[dict]) -> pd.DataFrame:
+    """Every run, strict protocol first, best UAR first: UAR, macro-F1, gender and emotion accuracy, seconds."""
+    ranked = sorted(summaries, key=lambda s: (PROTOCOL_ORDER.index(s["protocol"]), -s["mean"]["uar"]))
+    rows = [{"protocol": s["protocol"], "model": s["model"], "folds": s["n_folds"], "UAR": _mean_std(s, "uar"),
+             "macro-F1": _mean_std(s, "f1_macro"), "gender acc": _mean_std(s, "gender_accuracy"),
+             "emotion acc (5)": _mean_std(s, "emotion_accuracy"), "fit s (all folds)": s["train_seconds"],
+             "predict ms/clip": s.get("predict_ms_per_clip", float("nan"))} for s in ranked]
+    return pd.DataFrame(rows).set_index(["protocol", "model"])
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame (index included) as a GitHub Markdown table."""
+    flat = frame.reset_index()
+    lines = ["| " + " | ".join(map(str, flat.columns)) + " |", "|" + "---|" * len(flat.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in flat.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def write_metrics(path, summaries: list[dict], *, dataset: dict, scheme: dict, primary: dict) -> dict:

@@ -4,9 +4,15 @@ A recipe is a small frozen settings object. It is saved beside everything it
 produced (feature cache, model metadata), and prediction rebuilds it from there:
 the settings are never typed twice.
 
+Every recipe but the seed's reads the *speech* of a clip: leading and trailing
+silence trimmed (``trim_db`` below the peak), because RAVDESS speech starts 0.5-1.2 s
+into a clip and lasts 1.5-2.5 s, so a fixed window mixes silence and speech.
+
 - :class:`LegacyRecipe`: the seed project's exact feature (216 values per clip).
-- :class:`MatrixRecipe`: a time x coefficient matrix (MFCC + deltas, or log-mel).
-- :class:`StatsRecipe`: mean and standard deviation over time of that matrix.
+- :class:`MatrixRecipe`: a time x coefficient matrix (MFCC + deltas, or log-mel) of a
+  fixed-length window (for networks): the trimmed speech, zero-padded or cut.
+- :class:`StatsRecipe`: mean and standard deviation over the whole trimmed speech of that matrix.
+- :class:`OpenSmileRecipe`: openSMILE functionals (eGeMAPSv02, ComParE_2016) of the trimmed speech.
 - :class:`ProsodyRecipe`: pitch, energy and speaking rate (for exploration).
 """
 
@@ -17,6 +23,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import librosa
@@ -26,18 +33,37 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from . import config
-from .audio import AudioError, audio_info, fix_length, load_audio
+from .audio import AudioError, audio_info, fix_length, load_audio, speech_bounds
 from .storage import atomic_path
+
+
+def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
+    """Start samples of windows of ``window`` samples every ``hop`` covering ``n_samples``; the last ends at the end."""
+    if n_samples <= window:
+        return np.array([0])
+    starts = np.arange(0, n_samples - window + 1, hop)
+    if starts[-1] + window < n_samples:
+        starts = np.append(starts, n_samples - window)
+    return starts
+
+
+#: Speech up to this many windows long is read as one window (every RAVDESS clip); longer speech slides.
+SINGLE_WINDOW_FACTOR = 2
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Settings shared by every recipe: which part of a clip is read, and at what rate."""
+    """Settings shared by every recipe: the rate, the silence trim, and the part of the speech that is read.
+
+    ``duration=None`` reads the whole trimmed speech (pooled features); otherwise a
+    window of ``duration`` s from ``offset`` s into the speech, zero-padded if short.
+    """
 
     sample_rate: int = 16000
-    offset: float = 0.5
-    duration: float = 3.0
+    offset: float = 0.0
+    duration: float | None = None
     res_type: str = "soxr_hq"
+    trim_db: float | None = 30.0
 
     @property
     def n_samples(self) -> int:
@@ -48,22 +74,40 @@ class Recipe:
         """Start of the window in a clip: ``offset``, moved earlier if the window would run past the end."""
         return max(0.0, min(self.offset, clip_duration - self.duration))
 
-    def window(self, samples: np.ndarray) -> np.ndarray:
-        """This recipe's window of a whole clip (mono, at :attr:`sample_rate`), zero-padded to :attr:`n_samples`."""
-        start = int(round(self.window_offset(len(samples) / self.sample_rate) * self.sample_rate))
-        return fix_length(samples[start : start + self.n_samples], self.n_samples)
+    def speech(self, samples: np.ndarray) -> tuple[int, np.ndarray]:
+        """(first sample, samples) of the clip without leading and trailing silence (the clip if ``trim_db`` is None)."""
+        if self.trim_db is None:
+            return 0, samples
+        start, stop = speech_bounds(samples, self.trim_db)
+        return start, samples[start:stop]
+
+    def segments(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The analysis segments of a whole clip (mono, at :attr:`sample_rate`) with their start samples.
+
+        The whole trimmed speech when ``duration`` is None; one window when the speech is
+        up to :data:`SINGLE_WINDOW_FACTOR` windows long (as in training); otherwise
+        windows every half window, whose predictions are averaged.
+        """
+        first, speech = self.speech(samples)
+        if self.duration is None:
+            return [(first, speech)]
+        window = self.n_samples
+        if len(speech) <= SINGLE_WINDOW_FACTOR * window:
+            start = int(round(self.window_offset(len(speech) / self.sample_rate) * self.sample_rate))
+            return [(first + start, fix_length(speech[start : start + window], window))]
+        return [(first + start, speech[start : start + window]) for start in window_starts(len(speech), window, window // 2)]
 
     def load(self, path: str | Path) -> np.ndarray:
-        """Read ``path`` whole (as prediction does, so both resample alike), then cut this recipe's window."""
+        """Read ``path`` whole (as prediction does, so both resample alike) and return its first segment."""
         samples, _ = load_audio(path, sample_rate=self.sample_rate, res_type=self.res_type)
-        return self.window(samples)
+        return self.segments(samples)[0][1]
 
     def to_dict(self) -> dict:
         """The settings as plain JSON-able values, including the recipe's kind."""
         return {"kind": self.kind, **asdict(self)}
 
     def from_file(self, path: str | Path) -> np.ndarray:
-        """Features of one file (load the window, then :meth:`transform`)."""
+        """Features of one file (load its first segment, then :meth:`transform`)."""
         return self.transform(self.load(path))
 
 
@@ -83,8 +127,9 @@ class LegacyRecipe(Recipe):
     kind = "legacy"
     sample_rate: int = 44100
     offset: float = 0.5
-    duration: float = 2.5
+    duration: float | None = 2.5
     res_type: str = "kaiser_fast"
+    trim_db: float | None = None
     n_mfcc: int = 13
 
     def load(self, path: str | Path) -> np.ndarray:
@@ -110,10 +155,11 @@ class LegacyRecipe(Recipe):
 class MatrixRecipe(Recipe):
     """A (frames x channels) matrix: ``n_mfcc`` MFCCs (or ``n_mels`` log-mel bands), plus deltas.
 
-    The default, 40 MFCCs and their deltas on 3 s at 16 kHz, gives a 94 x 80 matrix.
+    The default, 40 MFCCs and their deltas on 3 s of trimmed speech at 16 kHz, gives a 94 x 80 matrix.
     """
 
     kind = "matrix"
+    duration: float | None = 3.0
     representation: str = "mfcc"
     n_mfcc: int = 40
     n_mels: int = 64
@@ -126,10 +172,14 @@ class MatrixRecipe(Recipe):
             raise ValueError(f"representation must be 'mfcc' or 'logmel', not {self.representation!r}")
 
     @property
+    def n_channels(self) -> int:
+        """Columns of the matrix: coefficients (or bands), doubled by deltas."""
+        return (self.n_mfcc if self.representation == "mfcc" else self.n_mels) * (2 if self.deltas else 1)
+
+    @property
     def shape(self) -> tuple[int, int]:
         """Output shape per clip: (frames, channels)."""
-        channels = self.n_mfcc if self.representation == "mfcc" else self.n_mels
-        return (1 + self.n_samples // self.hop_length, channels * (2 if self.deltas else 1))
+        return (1 + self.n_samples // self.hop_length, self.n_channels)
 
     def transform(self, samples: np.ndarray) -> np.ndarray:
         """The (frames x channels) matrix of one window."""
@@ -147,23 +197,23 @@ class MatrixRecipe(Recipe):
 
 @dataclass(frozen=True)
 class StatsRecipe(Recipe):
-    """Mean and standard deviation over time of a :class:`MatrixRecipe`'s channels (for classical models)."""
+    """Mean and standard deviation over the whole trimmed speech of a :class:`MatrixRecipe`'s channels."""
 
     kind = "stats"
-    matrix: MatrixRecipe = field(default_factory=MatrixRecipe)
+    matrix: MatrixRecipe = field(default_factory=lambda: MatrixRecipe(duration=None))
 
     def __post_init__(self) -> None:
-        window = (self.sample_rate, self.offset, self.duration, self.res_type)
-        if window != (self.matrix.sample_rate, self.matrix.offset, self.matrix.duration, self.matrix.res_type):
-            raise ValueError("StatsRecipe's window settings must equal those of its matrix recipe")
+        reading = (self.sample_rate, self.res_type, self.trim_db)
+        if reading != (self.matrix.sample_rate, self.matrix.res_type, self.matrix.trim_db):
+            raise ValueError("StatsRecipe's rate, resampler and trim must equal those of its matrix recipe")
 
     @property
     def shape(self) -> tuple[int]:
         """Output shape per clip: 2 x the matrix's channels."""
-        return (2 * self.matrix.shape[1],)
+        return (2 * self.matrix.n_channels,)
 
     def transform(self, samples: np.ndarray) -> np.ndarray:
-        """Mean and std over frames of the matrix of one window."""
+        """Mean and std over frames of the matrix of the speech."""
         matrix = self.matrix.transform(samples)
         return np.concatenate([matrix.mean(axis=0), matrix.std(axis=0)]).astype(np.float32)
 
@@ -182,7 +232,8 @@ class ProsodyRecipe(Recipe):
 
     kind = "prosody"
     offset: float = 0.0
-    duration: float = 6.0
+    duration: float | None = 6.0
+    trim_db: float | None = None
     frame_length: int = 1024
     hop_length: int = 256
     syllables: int = 7
@@ -208,11 +259,51 @@ class ProsodyRecipe(Recipe):
         return np.array(values, dtype=np.float32)
 
 
-RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe, "prosody": ProsodyRecipe}
+#: openSMILE feature set -> functionals per clip
+OPENSMILE_SIZES = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
+
+
+@lru_cache(maxsize=None)
+def _smile(feature_set: str):
+    """One openSMILE extractor per feature set and process (creating one costs about 0.2 s)."""
+    import opensmile
+
+    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+@dataclass(frozen=True)
+class OpenSmileRecipe(Recipe):
+    """openSMILE functionals of the trimmed speech: ``eGeMAPSv02`` (88) or ``ComParE_2016`` (6373).
+
+    Uses audEERING's ``opensmile`` package (research licence: free for research and
+    education, not for commercial use).
+    """
+
+    kind = "opensmile"
+    feature_set: str = "eGeMAPSv02"
+
+    def __post_init__(self) -> None:
+        if self.feature_set not in OPENSMILE_SIZES:
+            raise ValueError(f"unknown openSMILE feature set {self.feature_set!r}; choose one of {sorted(OPENSMILE_SIZES)}")
+
+    @property
+    def shape(self) -> tuple[int]:
+        """Output shape per clip: the feature set's number of functionals."""
+        return (OPENSMILE_SIZES[self.feature_set],)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The functionals of the speech (a functional openSMILE cannot compute reads 0)."""
+        values = _smile(self.feature_set).process_signal(samples, self.sample_rate).to_numpy()[0]
+        return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe, "opensmile": OpenSmileRecipe,
+           "prosody": ProsodyRecipe}
 
 
 def make_recipe(kind: str, **settings) -> Recipe:
-    """Build the recipe called ``kind`` (``legacy``, ``matrix`` or ``stats``) with ``settings``."""
+    """Build the recipe called ``kind`` (one of :data:`RECIPES`) with ``settings``."""
     if kind not in RECIPES:
         raise ValueError(f"unknown feature recipe {kind!r}; choose one of {sorted(RECIPES)}")
     if kind == "stats" and isinstance(settings.get("matrix"), dict):

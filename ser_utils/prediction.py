@@ -1,9 +1,9 @@
 """Predict emotion and gender of audio clips of any length with a saved model.
 
-A clip up to twice the model's window (every RAVDESS-like clip) is read exactly as in
-training: one window from the recipe's offset, moved earlier if needed, zero-padded if
-short. A longer clip is scored over sliding windows (default hop: half a window)
-whose probabilities are averaged.
+A clip is read exactly as in training: its leading and trailing silence trimmed, then
+pooled over the whole speech (classical models) or read as one window (networks).
+Speech longer than twice a network's window is scored over sliding windows (hop: half
+a window) whose probabilities are averaged; an ensemble averages its members.
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import fix_length, load_audio
+from .audio import load_audio, speech_bounds
 from .evaluation import emotion_probabilities, gender_decision, gender_split
 from .models import Model
-
-#: Clips up to this many windows long are scored with the single training window.
-SINGLE_WINDOW_FACTOR = 2
-
 
 @dataclass
 class Prediction:
@@ -71,53 +67,22 @@ class Prediction:
         return result
 
 
-def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
-    """Start samples of windows of ``window`` samples every ``hop`` covering ``n_samples``; the last ends at the end."""
-    if n_samples <= window:
-        return np.array([0])
-    starts = np.arange(0, n_samples - window + 1, hop)
-    if starts[-1] + window < n_samples:
-        starts = np.append(starts, n_samples - window)
-    return starts
-
-
-def window_batch(recipe, samples: np.ndarray, *, hop_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Features of each analysis window of a clip (mono, at the recipe's rate) and the windows' starts in s.
-
-    Up to :data:`SINGLE_WINDOW_FACTOR` windows long, the clip is read as in training
-    (one window); longer clips are cut into windows every ``hop_s`` seconds (default
-    half a window).
-    """
-    rate, window = recipe.sample_rate, recipe.n_samples
-    if len(samples) <= SINGLE_WINDOW_FACTOR * window:
-        start = recipe.window_offset(len(samples) / rate)
-        return recipe.transform(recipe.window(samples))[None], np.array([start])
-    starts = window_starts(len(samples), window, int(round((hop_s or recipe.duration / 2) * rate)))
-    batch = np.stack([recipe.transform(fix_length(samples[s : s + window], window)) for s in starts])
-    return batch, starts / rate
-
-
-def predict_many(model: Model, clips: list[np.ndarray], *, hop_s: float | None = None,
-                 paths: list[str] | None = None) -> list[Prediction]:
-    """Predict several in-memory clips with one forward pass over all their windows."""
-    batches = [window_batch(model.recipe, samples, hop_s=hop_s) for samples in clips]
-    probabilities = model.predict_proba(np.concatenate([features for features, _ in batches]))
-    bounds = np.cumsum([0] + [len(starts) for _, starts in batches])
+def predict_many(model: Model, clips: list[np.ndarray], *, paths: list[str] | None = None) -> list[Prediction]:
+    """Predict several in-memory clips (mono, at ``model.sample_rate``) in one batch."""
     paths = paths or ["<samples>"] * len(clips)
-    return [Prediction(path, model.labels, probabilities[a:b].mean(axis=0), starts, probabilities[a:b])
-            for path, (_, starts), a, b in zip(paths, batches, bounds[:-1], bounds[1:])]
+    return [Prediction(path, model.labels, probabilities.mean(axis=0), starts, probabilities)
+            for path, (starts, probabilities) in zip(paths, model.predict_clips(clips))]
 
 
-def predict_samples(model: Model, samples: np.ndarray, *, hop_s: float | None = None,
-                    path: str = "<samples>") -> Prediction:
+def predict_samples(model: Model, samples: np.ndarray, *, path: str = "<samples>") -> Prediction:
     """Predict one in-memory clip: mono samples at the model's sample rate, any length."""
-    return predict_many(model, [samples], hop_s=hop_s, paths=[path])[0]
+    return predict_many(model, [samples], paths=[path])[0]
 
 
-def predict_file(model: Model, path: str | Path, *, hop_s: float | None = None) -> Prediction:
+def predict_file(model: Model, path: str | Path) -> Prediction:
     """Predict one audio file of any length, rate, channel count or format (WAV/FLAC/OGG)."""
-    samples, _ = load_audio(path, sample_rate=model.recipe.sample_rate, res_type=model.recipe.res_type)
-    return predict_samples(model, samples, hop_s=hop_s, path=str(path))
+    samples, _ = load_audio(path, sample_rate=model.sample_rate, res_type=model.res_type)
+    return predict_samples(model, samples, path=str(path))
 
 
 def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -135,7 +100,7 @@ def test_clips(table, metadata: dict):
 
 
 def robustness(model: Model, clips, *, snrs_db, lengths_s, seed: int = 0):
-    """Accuracy on ``clips`` with white noise at each SNR, and cut to each length (from the recipe's offset).
+    """Accuracy on ``clips`` with white noise at each SNR, and cut to each length (from the start of speech).
 
     Returns two DataFrames, one row per condition: accuracy, gender accuracy and
     5-class emotion accuracy (the latter two for ``gender_emotion`` labels).
@@ -145,8 +110,8 @@ def robustness(model: Model, clips, *, snrs_db, lengths_s, seed: int = 0):
     from .evaluation import classification_metrics
 
     rng = np.random.default_rng(seed)
-    recipe = model.recipe
-    clean = [load_audio(path, sample_rate=recipe.sample_rate, res_type=recipe.res_type)[0] for path in clips["path"]]
+    rate = model.sample_rate
+    clean = [load_audio(path, sample_rate=rate, res_type=model.res_type)[0] for path in clips["path"]]
     targets = clips["label"].cat.codes.to_numpy()
     keep = ["accuracy", "gender_accuracy", "emotion_accuracy"]
 
@@ -155,8 +120,9 @@ def robustness(model: Model, clips, *, snrs_db, lengths_s, seed: int = 0):
         metrics = classification_metrics(targets, probabilities, model.labels)
         return {k: metrics[k] for k in keep if k in metrics}
 
-    start = int(recipe.offset * recipe.sample_rate)
+    starts = [speech_bounds(samples)[0] for samples in clean]
     by_snr = pd.DataFrame([{"snr_db": snr, **score([add_noise(s, snr, rng) for s in clean])} for snr in snrs_db])
-    by_length = pd.DataFrame([{"length_s": length, **score([s[start : start + int(length * recipe.sample_rate)]
-                                                             for s in clean])} for length in lengths_s])
+    by_length = pd.DataFrame([{"length_s": length, **score([s[start : start + int(length * rate)]
+                                                             for s, start in zip(clean, starts)])}
+                              for length in lengths_s])
     return by_snr, by_length

@@ -1,7 +1,9 @@
 """Cross-validated training: fit a model family on each fold of a protocol and keep every test prediction.
 
 Folds and validation come from :mod:`ser_utils.protocols`, model families from
-:mod:`ser_utils.models`, and each run is stored by :mod:`ser_utils.runs`.
+:mod:`ser_utils.models`, and each run is stored by :mod:`ser_utils.runs`. The
+ensemble's run is built from its members' runs (:func:`combine_runs`): each fold's
+averaged probabilities are exactly what the ensemble of that fold's members predicts.
 """
 
 from __future__ import annotations
@@ -9,15 +11,27 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from . import config
 from .features import FeatureSet, extract_features
 from .models import build_model, model_class
-from .protocols import PROTOCOLS, make_folds, validation_split
+from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
 from .provenance import git_commit, package_versions
-from .runs import Run, predictions_table, save_run
+from .runs import Run, predictions_table, probability_column, save_run
+
+#: Every model under every protocol it can be evaluated with (networks: not under speaker-norm).
+ALL_PROTOCOLS = ("speaker", "speaker-norm", "random")
+DEFAULT_PLAN = {
+    "svm": ALL_PROTOCOLS,
+    "egemaps_lr": ALL_PROTOCOLS,
+    "compare_lr": ALL_PROTOCOLS,
+    "cnn": ("speaker", "random"),
+    "seed_cnn": ("speaker", "random"),
+    "ensemble": ALL_PROTOCOLS,
+}
 
 
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
@@ -25,16 +39,19 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
                    progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
-    Networks validate on held-out training data (:func:`validation_split`); families
+    Networks validate on held-out training actors (:func:`validation_split`); families
     that do not stop early fit on all training rows. The predictions table carries each
     tested clip's path, actor, gender, fold and true label beside its probabilities.
-    The model of the first fold is kept as the run's model, with its metadata.
+    The model of the first fold is kept as the run's model, with its metadata; under
+    ``speaker-norm`` no model is kept (it cannot predict a new speaker's single clip).
     """
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
         raise ValueError(f"model {model_name!r} needs {family.default_recipe().kind!r} features, "
                          f"got {feature_set.recipe.kind!r}")
     table, features = feature_set.table, feature_set.features
+    if protocol == "speaker-norm":
+        features = normalise_per_speaker(features, table["actor"])
     labels = list(table["label"].cat.categories)
     targets = table["label"].cat.codes.to_numpy()
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
@@ -48,15 +65,50 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         start = time.perf_counter()
         model.fit(features[fit_index], targets[fit_index],
                   (features[val_index], targets[val_index]) if family.uses_validation else None)
-        seconds = time.perf_counter() - start
-        tables.append(predictions_table(table.iloc[test_index], number, model.predict_proba(features[test_index]), labels))
+        fitted = time.perf_counter()
+        probabilities = model.predict_proba(features[test_index])
+        predicted = time.perf_counter()
+        tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "seconds": round(seconds, 2)})
-        if first_model is None:
+                        "epochs_run": model.epochs_run, "seconds": round(fitted - start, 2),
+                        "predict_seconds": round(predicted - fitted, 3)})
+        if first_model is None and protocol != "speaker-norm":
             first_model = model
             first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
-                                                fit_seconds=seconds)
+                                                fit_seconds=fitted - start)
     return Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, first_model)
+
+
+def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
+    """The ensemble's run from its members' runs under one protocol: probabilities averaged per clip and fold.
+
+    Only clips that every member predicted are kept. The run's model is the ensemble of
+    the members' first-fold models (none under ``speaker-norm``).
+    """
+    from .models.ensemble import EnsembleModel
+
+    first = member_runs[0]
+    if any(run.labels != first.labels or run.protocol != first.protocol for run in member_runs):
+        raise ValueError("ensemble members must share labels and protocol")
+    columns = [probability_column(label) for label in first.labels]
+    keys = ["path", "fold"]
+    tables = [run.predictions.set_index(keys) for run in member_runs]
+    common = tables[0].index
+    for other in tables[1:]:
+        common = common.intersection(other.index, sort=False)
+    averaged = tables[0].loc[common].copy()
+    averaged[columns] = np.mean([other.loc[common, columns].to_numpy() for other in tables], axis=0)
+    predictions = averaged.reset_index()[first.predictions.columns]
+    records = [{"fold": fold["fold"], "test_actors": fold["test_actors"], "history": {}, "epochs_run": 0,
+                "members": [run.model_name for run in member_runs],
+                "seconds": round(sum(run.folds[i]["seconds"] for run in member_runs), 2),
+                "predict_seconds": round(sum(run.folds[i].get("predict_seconds", 0) for run in member_runs), 3)}
+               for i, fold in enumerate(first.folds)]
+    model = None
+    if all(run.model is not None for run in member_runs):
+        model = EnsembleModel.from_members([run.model for run in member_runs])
+        model.metadata = dict(first.model.metadata)
+    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset)
 
 
 def _actors(table: pd.DataFrame, index) -> list[int]:
@@ -80,25 +132,57 @@ def run_metadata(table, protocol, train_index, val_index, test_index, *, seed, f
     }
 
 
-def train_and_save(table: pd.DataFrame, *, dataset: dict, model_names, protocols, n_folds: int, max_folds: dict,
-                   params: dict, seed: int, progress: bool = True) -> dict[tuple[str, str], Run]:
-    """Run every model under every protocol and save each run to ``models/<dataset>/<model>-<protocol>``.
+def common_clips(feature_sets: dict[str, FeatureSet]) -> dict[str, FeatureSet]:
+    """Restrict every feature set to the clips that all of them could read, so that all runs share folds."""
+    shared = set.intersection(*(set(fs.table["path"]) for fs in feature_sets.values()))
+    restricted = {}
+    for name, feature_set in feature_sets.items():
+        keep = feature_set.table["path"].isin(shared).to_numpy()
+        restricted[name] = FeatureSet(feature_set.features[keep], feature_set.table[keep].reset_index(drop=True),
+                                      feature_set.failed, feature_set.recipe, feature_set.from_cache)
+    return restricted
 
-    ``max_folds`` and ``params`` map a model name to its fold limit and its parameters.
-    """
+
+def member_names(params: dict) -> list[str]:
+    """The ensemble's members: its ``members`` parameter, else the family's default."""
+    return list(params.get("ensemble", {}).get("members", model_class("ensemble").defaults["members"]))
+
+
+def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 6, params: dict | None = None,
+              seed: int = config.DEFAULT_SEED, progress: bool = True) -> dict[tuple[str, str], Run]:
+    """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs."""
+    params = params or {}
+    trained = [name for name in plan if name != "ensemble"]
+    feature_sets = {}
+    for name in trained:
+        feature_sets[name] = extract_features(table, model_class(name).default_recipe(), progress=progress)
+        if feature_sets[name].failed:
+            print(f"{name}: skipped {len(feature_sets[name].failed)} unusable file(s):",
+                  *(f"{path}: {reason}" for path, reason in feature_sets[name].failed), sep="\n  ")
+    feature_sets = common_clips(feature_sets)
     runs = {}
-    for model_name in model_names:
-        feature_set = extract_features(table, model_class(model_name).default_recipe(), progress=progress)
-        if feature_set.failed:
-            print(f"skipped {len(feature_set.failed)} unusable file(s):", *feature_set.failed, sep="\n  ")
-        for protocol in protocols:
-            run = cross_validate(feature_set, model_name, protocol, n_folds=n_folds,
-                                 max_folds=max_folds.get(model_name), params=params.get(model_name), seed=seed,
-                                 progress=progress)
-            run.dataset = dataset
+    for name in trained:
+        for protocol in plan[name]:
+            runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, n_folds=n_folds,
+                                                  params=params.get(name), seed=seed, progress=progress)
+    members = member_names(params)
+    for protocol in plan.get("ensemble", ()):
+        available = [runs[m, protocol] for m in members if (m, protocol) in runs]
+        if len(available) >= 2:
+            runs["ensemble", protocol] = combine_runs(available)
+    return runs
+
+
+def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_PLAN, n_folds: int = 6,
+                   params: dict | None = None, seed: int = config.DEFAULT_SEED,
+                   progress: bool = True) -> dict[tuple[str, str], Run]:
+    """:func:`train_all`, then save each run to ``models/<dataset>/<model>-<protocol>``."""
+    runs = train_all(table, plan=plan, n_folds=n_folds, params=params, seed=seed, progress=progress)
+    for (name, protocol), run in runs.items():
+        run.dataset = dataset
+        if run.model is not None:
             run.model.metadata["dataset"] = dataset
-            save_run(run, config.run_dir(dataset["name"], model_name, protocol))
-            runs[model_name, protocol] = run
+        save_run(run, config.run_dir(dataset["name"], name, protocol))
     return runs
 
 

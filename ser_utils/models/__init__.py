@@ -29,14 +29,16 @@ from ..storage import atomic_path, read_json, write_json
 #: model name -> "module:Class" (relative to this package), imported on first use
 REGISTRY = {
     "svm": "svm:SVMModel",
+    "egemaps_lr": "linear:EGeMAPSModel",
+    "compare_lr": "linear:ComParEModel",
     "cnn": "cnn:CNNModel",
     "seed_cnn": "seed_cnn:SeedCNNModel",
+    "ensemble": "ensemble:EnsembleModel",
 }
 
 
 class ModelMismatch(ValueError):
     """Features, labels or weights that do not match what a model was trained and saved with."""
-
 
 
 class Model:
@@ -96,6 +98,16 @@ class Model:
     # ----------------------------------------------------------------- the interface
 
     @property
+    def sample_rate(self) -> int:
+        """The rate, in Hz, the model reads audio at."""
+        return self.recipe.sample_rate
+
+    @property
+    def res_type(self) -> str:
+        """The resampler the model's features were computed with."""
+        return self.recipe.res_type
+
+    @property
     def epochs_run(self) -> int:
         """Epochs trained (0 for models that are not trained by epochs)."""
         return len(self.history.get("loss", []))
@@ -126,6 +138,19 @@ class Model:
         self.check_features(features)
         return np.asarray(self._predict_proba(features), dtype=np.float64)
 
+    def predict_clips(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per clip (mono, at :attr:`sample_rate`, any length): (segment starts in s, segment probabilities).
+
+        Segments are the recipe's (:meth:`~ser_utils.features.Recipe.segments`); all
+        clips' segments go through the model in one batch.
+        """
+        segmented = [self.recipe.segments(samples) for samples in clips]
+        batch = np.stack([self.recipe.transform(segment) for segments in segmented for _, segment in segments])
+        probabilities = self.predict_proba(batch)
+        bounds = np.cumsum([0] + [len(segments) for segments in segmented])
+        return [(np.array([start for start, _ in segments]) / self.sample_rate, probabilities[a:b])
+                for segments, a, b in zip(segmented, bounds[:-1], bounds[1:])]
+
     def fingerprint(self, weights: Path) -> dict:
         """What the saved model expects, checked on load: labels, recipe, shapes, a hash of the weights."""
         input_shape, n_outputs = self._io_shapes()
@@ -140,8 +165,8 @@ class Model:
             self._save_weights(tmp)
         metadata = self.metadata | {
             "model": self.name, "title": self.title, "model_file": self.weights_file, "params": self.params,
-            "seed": self.seed, "labels": self.labels, "recipe": self.recipe.to_dict(),
-            "sample_rate": self.recipe.sample_rate, "fingerprint": self.fingerprint(target),
+            "seed": self.seed, "labels": self.labels, "recipe": None if self.recipe is None else self.recipe.to_dict(),
+            "fingerprint": self.fingerprint(target),
         }
         write_json(run_dir / "metadata.json", metadata)
         return run_dir
@@ -150,8 +175,8 @@ class Model:
     def load(cls, run_dir: str | Path, metadata: dict) -> Model:
         """Rebuild a model saved by :meth:`save` and check it against its fingerprint."""
         run_dir = Path(run_dir)
-        model = cls(metadata["labels"], recipe_from_dict(metadata["recipe"]), seed=metadata.get("seed", 0),
-                    **metadata.get("params", {}))
+        recipe = recipe_from_dict(metadata["recipe"]) if metadata.get("recipe") else None
+        model = cls(metadata["labels"], recipe, seed=metadata.get("seed", 0), **metadata.get("params", {}))
         model.metadata = metadata
         weights = run_dir / cls.weights_file
         expected = metadata.get("fingerprint", {})
@@ -159,7 +184,8 @@ class Model:
             raise ModelMismatch(f"{weights}: weights file changed since it was saved (hash differs)")
         model._load_weights(weights)
         input_shape, n_outputs = model._io_shapes()
-        if tuple(input_shape) != tuple(model.recipe.shape) or n_outputs != len(model.labels):
+        expected_shape = () if model.recipe is None else tuple(model.recipe.shape)
+        if tuple(input_shape) != expected_shape or n_outputs != len(model.labels):
             raise ModelMismatch(
                 f"{run_dir}: the model takes {tuple(input_shape)} and gives {n_outputs} classes, but its metadata "
                 f"says {model.recipe.kind} features of shape {tuple(model.recipe.shape)} and {len(model.labels)} labels"

@@ -1,0 +1,122 @@
+"""``ensemble``: the best combined model, the average of its members' class probabilities.
+
+Diverse members (MFCC statistics, openSMILE functionals, a network on log-mel) make
+different mistakes, so their averaged probabilities beat each one. The ensemble is a
+model like any other: it is saved as one folder (each member in ``members/<name>/``)
+that :func:`~ser_utils.models.load_model` reads, and it predicts from audio clips.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..features import Recipe
+from ..storage import write_json
+from . import Model, ModelMismatch, _sha256, build_model, load_model
+
+
+class EnsembleModel(Model):
+    """Probability average of member models that share labels and sample rate.
+
+    ``fit`` takes ``features`` as a dict member name -> that member's feature batch.
+    """
+
+    name = "ensemble"
+    title = "Average of the members' probabilities (best combined model)"
+    weights_file = "members.json"
+    defaults = {"members": ("svm", "egemaps_lr", "compare_lr", "cnn")}
+    uses_validation = True
+
+    def __init__(self, labels, recipe: Recipe | None = None, **kwargs):
+        super().__init__(labels, recipe, **kwargs)
+        self.params["members"] = tuple(self.params["members"])
+        self.members: list[Model] = []
+
+    @classmethod
+    def default_recipe(cls) -> None:
+        """None: each member reads its own features."""
+        return None
+
+    @classmethod
+    def from_members(cls, members: list[Model]) -> EnsembleModel:
+        """An ensemble of already fitted members (which must share labels and sample rate)."""
+        labels = members[0].labels
+        if any(member.labels != labels for member in members):
+            raise ModelMismatch(f"ensemble members disagree on labels: {[m.labels for m in members]}")
+        if len({member.recipe.sample_rate for member in members}) != 1:
+            raise ModelMismatch("ensemble members must read audio at one sample rate")
+        ensemble = cls(labels, members=tuple(member.name for member in members), seed=members[0].seed)
+        ensemble.members = list(members)
+        ensemble.estimator = ensemble.members
+        return ensemble
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate every member reads audio at."""
+        return self.members[0].sample_rate
+
+    @property
+    def res_type(self) -> str:
+        """The first member's resampler."""
+        return self.members[0].res_type
+
+    def check_features(self, features) -> None:
+        """Each member checks its own batch; a missing member's batch is an error."""
+        if not isinstance(features, dict):
+            raise ModelMismatch("an ensemble takes a dict: member name -> that member's features")
+        missing = [name for name in self.params["members"] if name not in features]
+        if missing:
+            raise ModelMismatch(f"ensemble features lack the batch of member(s) {missing}")
+        for member in self.members:
+            member.check_features(features[member.name])
+
+    def _fit(self, features: dict, targets: np.ndarray, validation) -> None:
+        self.members = []
+        for name in self.params["members"]:
+            member = build_model(name, self.labels, seed=self.seed)
+            member_validation = None if validation is None else (validation[0][name], validation[1])
+            self.members.append(member.fit(features[name], targets, member_validation))
+        self.estimator = self.members
+
+    def fit(self, features: dict, targets: np.ndarray, validation=None) -> EnsembleModel:
+        """Fit every member on its own features (a dict member name -> batch)."""
+        self._fit(features, np.asarray(targets), validation)
+        return self
+
+    def _predict_proba(self, features: dict) -> np.ndarray:
+        return np.mean([member.predict_proba(features[member.name]) for member in self.members], axis=0)
+
+    def predict_clips(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per clip, one "window" at 0 s holding the average of the members' clip probabilities."""
+        per_member = [[probabilities.mean(axis=0) for _, probabilities in member.predict_clips(clips)]
+                      for member in self.members]
+        return [(np.array([0.0]), np.mean(column, axis=0)[None]) for column in zip(*per_member)]
+
+    def fingerprint(self, weights: Path) -> dict:
+        """Labels, members, and a hash of the members' list with each member's own fingerprint."""
+        return {"labels": self.labels, "members": list(self.params["members"]), "weights_sha256": _sha256(weights)}
+
+    def _save_weights(self, path: Path) -> None:
+        for member in self.members:
+            member.save(path.parent / "members" / member.name)
+        listing = {member.name: member.fingerprint(path.parent / "members" / member.name / member.weights_file)
+                   for member in self.members}
+        write_json(path, listing)
+
+    def _load_weights(self, path: Path) -> None:
+        listing = json.loads(path.read_text())
+        self.members = []
+        for name in self.params["members"]:
+            member = load_model(path.parent / "members" / name)
+            if listing.get(name, {}).get("weights_sha256") != member.fingerprint(
+                    path.parent / "members" / name / member.weights_file)["weights_sha256"]:
+                raise ModelMismatch(f"{path.parent / 'members' / name}: member changed since the ensemble was saved")
+            self.members.append(member)
+        self.estimator = self.members
+
+    def _io_shapes(self) -> tuple[tuple[int, ...], int]:
+        return (), len(self.members[0].labels)
+

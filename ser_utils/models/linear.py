@@ -1,0 +1,40 @@
+"""``egemaps_lr`` and ``compare_lr``: logistic regression on openSMILE functionals (the field's standard sets)."""
+
+from __future__ import annotations
+
+from ..features import OpenSmileRecipe
+from .classical import ClassicalModel
+
+
+class LinearModel(ClassicalModel):
+    """L2-regularised multinomial logistic regression on standardised functionals."""
+
+    feature_set = ""
+
+    @classmethod
+    def default_recipe(cls) -> OpenSmileRecipe:
+        """openSMILE functionals of the trimmed utterance."""
+        return OpenSmileRecipe(feature_set=cls.feature_set)
+
+    def classifier(self):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.seed)
+
+
+class EGeMAPSModel(LinearModel):
+    """eGeMAPSv02: 88 functionals designed for affect (Eyben et al., 2016)."""
+
+    name = "egemaps_lr"
+    title = "Logistic regression on eGeMAPS (88 openSMILE functionals)"
+    feature_set = "eGeMAPSv02"
+    defaults = {"C": 0.1}
+
+
+class ComParEModel(LinearModel):
+    """ComParE 2016: 6373 brute-force functionals; strong regularisation."""
+
+    name = "compare_lr"
+    title = "Logistic regression on ComParE 2016 (6373 openSMILE functionals)"
+    feature_set = "ComParE_2016"
+    defaults = {"C": 0.001}
