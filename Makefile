@@ -2,7 +2,7 @@
 #   make report   run notebooks 01-05 and write reports/<dataset>/report.html
 #   make test     unit tests, then nbval over the notebooks
 # Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
-#                    MODEL=cnn|svm|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
+#                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,7 +18,7 @@ KERNEL      := ser-report
 DATASET     ?= synthetic
 RAVDESS_DIR ?=
 SCHEME      ?= gender_emotion5
-MODEL       ?= cnn
+MODEL       ?= best
 SPLIT       ?= speaker
 EPOCHS      ?= 40
 FOLDS       ?= 6

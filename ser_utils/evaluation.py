@@ -122,21 +122,6 @@ def summarise(run) -> dict:
     }
 
 
-def comparison_table(summaries: list[dict], columns=("accuracy", "uar", "f1_macro", "f1_micro", "auc_macro",
-                                                      "gender_accuracy", "emotion_accuracy")) -> pd.DataFrame:
-    """Models x protocols table of 'mean ± std' strings (std shown when there are several folds)."""
-    rows = []
-    for summary in summaries:
-        row = {"model": summary["model"], "protocol": summary["protocol"], "folds": summary["n_folds"]}
-        for column in columns:
-            if column in summary["mean"]:
-                mean, std = summary["mean"][column], summary["std"][column]
-                row[column] = f"{mean:.3f} ± {std:.3f}" if summary["n_folds"] > 1 else f"{mean:.3f}"
-        row["train s"] = summary["train_seconds"]
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(["model", "protocol"])
-
-
 #: Protocols in leaderboard order: the strict one first.
 PROTOCOL_ORDER = ("speaker", "speaker-norm", "random")
 
@@ -158,6 +143,19 @@ def leaderboard(summaries: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["protocol", "model"])
 
 
+def headline(summaries: list[dict], model: str = "best") -> dict:
+    """The headline run: ``model`` (or, for ``"best"``, the highest mean UAR) under the strict speaker protocol."""
+    strict = [s for s in summaries if s["protocol"] == "speaker"]
+    if not strict:
+        raise ValueError("no run under the speaker protocol: the headline must be speaker-independent")
+    if model == "best":
+        return max(strict, key=lambda s: s["mean"]["uar"])
+    try:
+        return next(s for s in strict if s["model"] == model)
+    except StopIteration:
+        raise ValueError(f"no run of {model!r} under the speaker protocol; trained: {[s['model'] for s in strict]}") from None
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A DataFrame (index included) as a GitHub Markdown table."""
     flat = frame.reset_index()
@@ -171,6 +169,11 @@ def write_metrics(path, summaries: list[dict], *, dataset: dict, scheme: dict, p
     record = {"dataset": dataset, "scheme": scheme, "headline": primary, "runs": summaries}
     write_json(path, record)
     return record
+
+
+def read_headline(metrics_path) -> dict:
+    """The headline run's summary recorded in ``metrics.json`` by notebook 04."""
+    return read_json(metrics_path)["headline"]
 
 
 def trust_statement(metrics_path, model: str, protocol: str) -> str:

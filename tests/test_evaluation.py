@@ -53,8 +53,25 @@ def test_emotion_only_labels_have_no_gender_metrics():
     assert result["accuracy"] == 1 and "gender_accuracy" not in result
 
 
-def test_comparison_table_shows_mean_and_std():
-    summaries = [{"model": "svm", "protocol": "speaker", "n_folds": 6, "train_seconds": 1.0,
-                  "mean": {"accuracy": 0.6, "uar": 0.6}, "std": {"accuracy": 0.05, "uar": 0.05}}]
-    table = evaluation.comparison_table(summaries)
-    assert table.loc[("svm", "speaker"), "accuracy"] == "0.600 ± 0.050"
+def _summary(model, protocol, uar, folds=6):
+    return {"model": model, "protocol": protocol, "n_folds": folds, "train_seconds": 1.0, "predict_ms_per_clip": 0.1,
+            "mean": {"uar": uar, "f1_macro": uar}, "std": {"uar": 0.05, "f1_macro": 0.04}}
+
+
+def test_leaderboard_puts_the_strict_protocol_first_and_the_best_model_on_top():
+    summaries = [_summary("svm", "random", 0.9), _summary("svm", "speaker", 0.6), _summary("cnn", "speaker", 0.7),
+                 _summary("svm", "speaker-norm", 0.8)]
+    board = evaluation.leaderboard(summaries)
+    assert list(board.index) == [("speaker", "cnn"), ("speaker", "svm"), ("speaker-norm", "svm"), ("random", "svm")]
+    assert board.loc[("speaker", "cnn"), "UAR"] == "0.700 ± 0.050" and board.loc[("speaker", "cnn"), "gender acc"] == "–"
+    markdown = evaluation.markdown_table(board)
+    assert markdown.splitlines()[2].startswith("| speaker | cnn | 6 | 0.700 ± 0.050")
+
+
+def test_headline_is_the_best_strict_run_never_speaker_norm_or_random():
+    summaries = [_summary("svm", "random", 0.9), _summary("svm", "speaker-norm", 0.8), _summary("svm", "speaker", 0.6),
+                 _summary("cnn", "speaker", 0.7)]
+    assert evaluation.headline(summaries)["model"] == "cnn"
+    assert evaluation.headline(summaries, "svm")["mean"]["uar"] == 0.6
+    with pytest.raises(ValueError, match="speaker-independent"):
+        evaluation.headline(summaries[:2])

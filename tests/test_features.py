@@ -114,3 +114,23 @@ def test_real_ravdess_sample_extracts_without_error():
         result = features.extract_features(table, recipe, cache_dir=None, progress=False)
         assert not result.failed and result.features.shape == (len(table), *recipe.shape)
         assert np.isfinite(result.features).all()
+
+
+def test_segments_trim_the_silence_and_slide_over_long_speech():
+    rate = 16000
+    silence = np.zeros(rate // 2, dtype=np.float32)
+    speech = 0.3 * np.sin(2 * np.pi * 220 * np.arange(7 * rate) / rate).astype(np.float32)
+    clip = np.concatenate([silence, speech, silence])
+    pooled = features.StatsRecipe().segments(clip)
+    assert len(pooled) == 1 and abs(pooled[0][0] - rate // 2) < 400 and abs(len(pooled[0][1]) - 7 * rate) < 800
+    windows = features.MatrixRecipe(duration=3.0).segments(clip)
+    assert [start for start, _ in windows] == [s + pooled[0][0] for s in features.window_starts(len(pooled[0][1]), 3 * rate, 3 * rate // 2)]
+    assert len(windows) == 4 and all(len(w) == 3 * rate for _, w in windows)
+    short = features.MatrixRecipe(duration=3.0).segments(clip[: rate])  # 0.5 s of speech: one padded window
+    assert len(short) == 1 and len(short[0][1]) == 3 * rate
+
+
+def test_window_starts_cover_the_clip():
+    assert list(features.window_starts(100, 100, 50)) == [0]
+    assert list(features.window_starts(250, 100, 50)) == [0, 50, 100, 150]
+    assert list(features.window_starts(260, 100, 50)) == [0, 50, 100, 150, 160]

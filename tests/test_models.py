@@ -20,14 +20,28 @@ def toy_problem(shape, n=120, seed=0):
     return data, labels
 
 
+def toy_data(model, n=120):
+    """Toy features for ``model``: an array of its recipe's shape, or for an ensemble one per member."""
+    if model.recipe is None:
+        labels = np.arange(n) % 2
+        return {m: toy_problem(models.model_class(m).default_recipe().shape, n)[0] for m in model.params["members"]}, labels
+    return toy_problem(model.recipe.shape, n)
+
+
+def rows(data, part):
+    """``data[part]`` for an array or for each array of a dict."""
+    return {k: v[part] for k, v in data.items()} if isinstance(data, dict) else data[part]
+
+
 def fitted(name, **params):
     model = models.build_model(name, ["a", "b"], seed=0, **params)
-    data, labels = toy_problem(model.recipe.shape)
-    validation = (data[80:100], labels[80:100]) if model.uses_validation else None
-    return model.fit(data[:80], labels[:80], validation), data[100:], labels[100:]
+    data, labels = toy_data(model)
+    validation = (rows(data, slice(80, 100)), labels[80:100]) if model.uses_validation else None
+    return model.fit(rows(data, slice(0, 80)), labels[:80], validation), rows(data, slice(100, None)), labels[100:]
 
 
-FAST = {"svm": {}, "cnn": {"epochs": 3}, "seed_cnn": {"epochs": 2}}
+FAST = {"svm": {}, "egemaps_lr": {}, "compare_lr": {}, "cnn": {"epochs": 3}, "seed_cnn": {"epochs": 2},
+        "ensemble": {"members": ("svm", "egemaps_lr")}}
 
 
 @pytest.mark.parametrize("name", sorted(models.REGISTRY))
@@ -42,10 +56,23 @@ def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("name", ["svm", "cnn"])
+@pytest.mark.parametrize("name", ["svm", "egemaps_lr", "cnn", "ensemble"])  # compare_lr: 10 of 6373 toy features carry signal
 def test_families_learn_a_separable_toy_problem(name):
-    model, test_data, test_labels = fitted(name, **({"epochs": 8} if name == "cnn" else {}))
+    model, test_data, test_labels = fitted(name, **(FAST[name] | ({"epochs": 8} if name == "cnn" else {})))
     assert (model.predict_proba(test_data).argmax(axis=1) == test_labels).mean() >= 0.9
+
+
+def test_ensemble_averages_its_members_and_refuses_a_changed_member(tmp_path):
+    ensemble, test_data, _ = fitted("ensemble", **FAST["ensemble"])
+    expected = np.mean([m.predict_proba(test_data[m.name]) for m in ensemble.members], axis=0)
+    np.testing.assert_allclose(ensemble.predict_proba(test_data), expected)
+    with pytest.raises(ModelMismatch, match="lack the batch of member"):
+        ensemble.predict_proba({"svm": test_data["svm"]})
+    ensemble.save(tmp_path / "run")
+    other, _, _ = fitted("svm", C=0.01)
+    other.save(tmp_path / "run" / "members" / "svm")  # swap a member behind the ensemble's back
+    with pytest.raises(ModelMismatch, match="member changed since the ensemble was saved"):
+        models.load_model(tmp_path / "run")
 
 
 def test_network_training_is_deterministic_for_a_seed():

@@ -82,3 +82,46 @@ def test_training_summary_lists_folds_and_epochs():
     summary = training.training_summary({("cnn", "speaker"): run})
     assert summary.loc[("cnn", "speaker")].to_dict() == {
         "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0}
+
+
+def test_speaker_norm_never_reads_a_test_label(stats_with_a_broken_clip):
+    """Relabelling the test actors of fold 0 must not change a single fold-0 probability."""
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker-norm", max_folds=1, progress=False)
+    table = stats_with_a_broken_clip.table.copy()
+    tested = table["actor"].isin(run.folds[0]["test_actors"]).to_numpy()
+    codes = table["label"].cat.codes.to_numpy().copy()
+    codes[tested] = np.roll(codes[tested], 7)
+    table["label"] = pd.Categorical.from_codes(codes, categories=table["label"].cat.categories)
+    relabelled = features.FeatureSet(stats_with_a_broken_clip.features, table, [], stats_with_a_broken_clip.recipe)
+    other = training.cross_validate(relabelled, "svm", "speaker-norm", max_folds=1, progress=False)
+    columns = [runs.probability_column(label) for label in run.labels]
+    np.testing.assert_array_equal(run.predictions[columns].to_numpy(), other.predictions[columns].to_numpy())
+    assert run.model is None  # a speaker-norm model needs the new speaker's statistics: never saved to predict
+
+
+def test_per_speaker_normalisation_uses_each_speakers_clips_only():
+    from ser_utils.protocols import normalise_per_speaker
+
+    values = np.array([[1.0], [3.0], [10.0], [30.0]])
+    normalised = normalise_per_speaker(values, [1, 1, 2, 2])
+    np.testing.assert_allclose(normalised[:, 0], [-1, 1, -1, 1])
+
+
+def test_the_ensembles_run_is_what_its_saved_model_predicts(mini_table, tmp_path):
+    from ser_utils.models import load_model
+
+    recipes = {"svm": features.StatsRecipe(), "egemaps_lr": features.OpenSmileRecipe()}
+    sets = {n: features.extract_features(mini_table, r, cache_dir=None, progress=False) for n, r in recipes.items()}
+    members = [training.cross_validate(sets[n], n, "speaker", max_folds=2, progress=False) for n in recipes]
+    ensemble = training.combine_runs(members)
+    columns = [runs.probability_column(label) for label in ensemble.labels]
+    expected = np.mean([m.predictions[columns].to_numpy() for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predictions[columns].to_numpy(), expected)
+    runs.save_run(ensemble, tmp_path / "ensemble-speaker")
+    model = load_model(tmp_path / "ensemble-speaker")
+    fold0 = ensemble.predictions[ensemble.predictions["fold"] == 0]
+    rows = mini_table.set_index("path").loc[fold0["path"]]
+    batch = {n: sets[n].features[sets[n].table["path"].isin(fold0["path"]).to_numpy()] for n in recipes}
+    assert (sets["svm"].table.loc[sets["svm"].table["path"].isin(fold0["path"]), "path"].to_numpy()
+            == fold0["path"].to_numpy()).all() and len(rows) == len(fold0)
+    np.testing.assert_allclose(model.predict_proba(batch), fold0[columns].to_numpy(), atol=1e-6)

@@ -32,7 +32,7 @@ class EnsembleModel(Model):
 
     def __init__(self, labels, recipe: Recipe | None = None, **kwargs):
         super().__init__(labels, recipe, **kwargs)
-        self.params["members"] = tuple(self.params["members"])
+        self.params["members"] = list(self.params["members"])
         self.members: list[Model] = []
 
     @classmethod
@@ -48,7 +48,7 @@ class EnsembleModel(Model):
             raise ModelMismatch(f"ensemble members disagree on labels: {[m.labels for m in members]}")
         if len({member.recipe.sample_rate for member in members}) != 1:
             raise ModelMismatch("ensemble members must read audio at one sample rate")
-        ensemble = cls(labels, members=tuple(member.name for member in members), seed=members[0].seed)
+        ensemble = cls(labels, members=[member.name for member in members], seed=members[0].seed)
         ensemble.members = list(members)
         ensemble.estimator = ensemble.members
         return ensemble
