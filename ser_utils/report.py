@@ -9,8 +9,9 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from .storage import atomic_path, read_json
+from .evaluation import leaderboard, markdown_table
 from .provenance import git_commit, package_versions
+from .storage import atomic_path, read_json
 
 SECTIONS = {
     "01_data_labelling": "Data labelling",
@@ -19,7 +20,6 @@ SECTIONS = {
     "04_evaluation": "Evaluation",
     "05_prediction": "Prediction",
 }
-HEADLINE_METRICS = ("accuracy", "uar", "f1_macro", "auc_macro", "gender_accuracy", "emotion_accuracy")
 
 
 class DropStderr(Preprocessor):
@@ -29,18 +29,6 @@ class DropStderr(Preprocessor):
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
         return cell, resources
-
-
-def _metrics_table(metrics: dict) -> str:
-    """Markdown table of every run's mean metrics, headline run in bold."""
-    headline = metrics["headline"]
-    lines = ["| model | protocol | folds | " + " | ".join(HEADLINE_METRICS) + " |",
-             "|---|---|---|" + "---|" * len(HEADLINE_METRICS)]
-    for run in metrics["runs"]:
-        bold = "**" if (run["model"], run["protocol"]) == (headline["model"], headline["protocol"]) else ""
-        values = " | ".join(f"{bold}{run['mean'][m]:.3f}{bold}" if m in run["mean"] else "" for m in HEADLINE_METRICS)
-        lines.append(f"| {bold}{run['model']}{bold} | {run['protocol']} | {run['n_folds']} | {values} |")
-    return "\n".join(lines)
 
 
 def _gender_emotion_figures(mean: dict) -> str:
@@ -62,14 +50,17 @@ def title_page(metrics: dict, *, dataset_name: str) -> str:
     return f"""# Speech emotion recognition: who speaks, and how do they feel?
 {warning}
 **Corpus:** {dataset['label']}  
-**Headline** ({headline['model']}, speaker-independent, {headline['n_folds']} fold(s), actors never heard in training):
-accuracy **{mean['accuracy']:.3f}** on {len(scheme['classes'])} classes (chance {scheme['chance']:.3f}),
-UAR {mean['uar']:.3f}{_gender_emotion_figures(mean)}.
+**Headline** (the best model under the speaker-independent protocol, {headline['model']}: mean ± std over
+{headline['n_folds']} folds, each tested on actors never heard in training):
+UAR **{mean['uar']:.3f} ± {headline['std']['uar']:.3f}** on {len(scheme['classes'])} classes
+(chance {scheme['chance']:.3f}){_gender_emotion_figures(mean)}.
 
-{_metrics_table(metrics)}
+{markdown_table(leaderboard(metrics["runs"]))}
 
-*speaker* = leave-actors-out folds (no actor in both train and test); *random* = the seed's per-clip split
-(same speakers in train and test, which overstates accuracy).
+*speaker* = leave-actors-out folds (no actor in both train and test); *speaker-norm* = the same folds with
+features normalised per speaker over that speaker's unlabelled clips (needs several clips of a new voice, so
+never the headline); *random* = the seed's per-clip split (same speakers in train and test, which overstates
+accuracy).
 
 **Generated** {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · dataset `{dataset_name}` · git commit `{git_commit()}`  
 **Versions:** {versions}

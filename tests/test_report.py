@@ -19,9 +19,10 @@ def executed(tmp_path):
                         nbformat.v4.new_output("stream", name="stderr", text="progress bar noise\n")]
         book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}"), code]
         nbformat.write(book, tmp_path / f"{name}.ipynb")
-    run = {"model": "cnn", "protocol": "speaker", "n_folds": 1, "train_seconds": 3.0,
-           "mean": {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
-                    "emotion_accuracy": 0.55}, "std": {}}
+    mean = {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
+            "emotion_accuracy": 0.55}
+    run = {"model": "cnn", "protocol": "speaker", "n_folds": 6, "train_seconds": 3.0, "mean": mean,
+           "std": {key: 0.04 for key in mean}}
     metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)"},
                "scheme": config.label_scheme("gender_emotion5"), "headline": run, "runs": [run, run | {"protocol": "random"}]}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
@@ -29,12 +30,13 @@ def executed(tmp_path):
 
 
 def test_report_has_title_page_every_section_and_no_stderr(executed):
-    html = report.build_report(executed, dataset_name="synthetic").read_text()
+    html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
     for name in report.SECTIONS:
         assert f'id="{name}"' in html and f"output of {name}" in html
     assert "Synthetic corpus" in html and "SYNTHETIC corpus (test)" in html
     assert "0.500" in html and "git commit" in html and "librosa" in html
-    assert "on 10 classes (chance 0.100)" in html and "gender 0.990" in html
+    assert "0.500 ± 0.040</strong> on 10 classes (chance 0.100)" in html and "gender 0.990" in html
+    assert "<td>speaker</td>" in html and "<td>random</td>" in html  # the leaderboard, every run
     assert "progress bar noise" not in html
     assert "<div class=\"highlight hl-" in html  # code shown
 
@@ -45,7 +47,7 @@ def test_title_page_follows_the_label_scheme(executed):
     for run in [metrics["headline"], *metrics["runs"]]:
         del run["mean"]["gender_accuracy"], run["mean"]["emotion_accuracy"]
     (executed / "metrics.json").write_text(json.dumps(metrics))
-    html = report.build_report(executed, dataset_name="synthetic").read_text()
+    html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
     assert "on 5 classes (chance 0.200)" in html and "gender 0." not in html
 
 
