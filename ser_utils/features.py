@@ -155,6 +155,9 @@ class LegacyRecipe(Recipe):
 class MatrixRecipe(Recipe):
     """A (frames x channels) matrix: ``n_mfcc`` MFCCs (or ``n_mels`` log-mel bands), plus deltas.
 
+    With ``top_db`` set, levels are in dB below the clip's loudest bin and floored ``top_db``
+    below it (so zero padding reads as the floor, and the recording level cancels out).
+
     The default, 40 MFCCs and their deltas on 3 s of trimmed speech at 16 kHz, gives a 94 x 80 matrix.
     """
 
@@ -166,6 +169,7 @@ class MatrixRecipe(Recipe):
     n_fft: int = 1024
     hop_length: int = 512
     deltas: bool = True
+    top_db: float | None = None
 
     def __post_init__(self) -> None:
         if self.representation not in ("mfcc", "logmel"):
@@ -186,7 +190,8 @@ class MatrixRecipe(Recipe):
         mel = librosa.feature.melspectrogram(
             y=samples, sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels
         )
-        log_mel = librosa.power_to_db(mel, ref=1.0, top_db=None)
+        log_mel = (librosa.power_to_db(mel, ref=np.max, top_db=self.top_db) if self.top_db is not None
+                   else librosa.power_to_db(mel, ref=1.0, top_db=None))
         coefficients = (
             librosa.feature.mfcc(S=log_mel, n_mfcc=self.n_mfcc) if self.representation == "mfcc" else log_mel
         )

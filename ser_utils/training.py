@@ -17,17 +17,21 @@ from tqdm import tqdm
 
 from . import config
 from .features import FeatureSet, extract_features
-from .models import build_model, model_class
+from .models import ModelMismatch, build_model, model_class
 from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
 from .provenance import git_commit, package_versions
 from .runs import Run, predictions_table, probability_column, save_run
 
-#: Every model under every protocol it can be evaluated with (networks: not under speaker-norm).
+#: Every model under every protocol it can be evaluated with (networks: not under speaker-norm); the
+#: factorised variants under the strict protocol, to compare with their flat families.
 ALL_PROTOCOLS = ("speaker", "speaker-norm", "random")
 DEFAULT_PLAN = {
     "svm": ALL_PROTOCOLS,
     "egemaps_lr": ALL_PROTOCOLS,
     "compare_lr": ALL_PROTOCOLS,
+    "svm_factorised": ("speaker",),
+    "egemaps_lr_factorised": ("speaker",),
+    "compare_lr_factorised": ("speaker",),
     "cnn": ("speaker", "random"),
     "seed_cnn": ("speaker", "random"),
     "ensemble": ALL_PROTOCOLS,
@@ -152,7 +156,8 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
               seed: int = config.DEFAULT_SEED, progress: bool = True) -> dict[tuple[str, str], Run]:
     """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs."""
     params = params or {}
-    trained = [name for name in plan if name != "ensemble"]
+    labels = list(table["label"].cat.categories)
+    trained = [name for name in plan if name != "ensemble" and _applies(name, labels)]
     feature_sets = {}
     for name in trained:
         feature_sets[name] = extract_features(table, model_class(name).default_recipe(), progress=progress)
@@ -171,6 +176,16 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
         if len(available) >= 2:
             runs["ensemble", protocol] = combine_runs(available)
     return runs
+
+
+def _applies(name: str, labels: list[str]) -> bool:
+    """Whether the family ``name`` can learn ``labels`` (factorised models need gender_emotion labels)."""
+    try:
+        build_model(name, labels)
+    except ModelMismatch as error:
+        print(f"{name}: not trained ({error})")
+        return False
+    return True
 
 
 def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_PLAN, n_folds: int = 6,

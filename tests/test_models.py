@@ -20,6 +20,11 @@ def toy_problem(shape, n=120, seed=0):
     return data, labels
 
 
+def toy_labels(model):
+    """Two classes, or for a factorised model two gender_emotion classes that differ in both parts."""
+    return ["female_angry", "male_sad"] if "factorised" in model else ["a", "b"]
+
+
 def toy_data(model, n=120):
     """Toy features for ``model``: an array of its recipe's shape, or for an ensemble one per member."""
     if model.recipe is None:
@@ -34,13 +39,14 @@ def rows(data, part):
 
 
 def fitted(name, **params):
-    model = models.build_model(name, ["a", "b"], seed=0, **params)
+    model = models.build_model(name, toy_labels(name), seed=0, **params)
     data, labels = toy_data(model)
     validation = (rows(data, slice(80, 100)), labels[80:100]) if model.uses_validation else None
     return model.fit(rows(data, slice(0, 80)), labels[:80], validation), rows(data, slice(100, None)), labels[100:]
 
 
-FAST = {"svm": {}, "egemaps_lr": {}, "compare_lr": {}, "cnn": {"epochs": 3}, "seed_cnn": {"epochs": 2},
+FAST = {"svm": {}, "egemaps_lr": {}, "compare_lr": {}, "svm_factorised": {}, "egemaps_lr_factorised": {},
+        "compare_lr_factorised": {}, "cnn": {"epochs": 3}, "seed_cnn": {"epochs": 2},
         "ensemble": {"members": ("svm", "egemaps_lr")}}
 
 
@@ -50,16 +56,32 @@ def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
     model.metadata = {"note": "toy"}
     model.save(tmp_path / "run")
     loaded = models.load_model(tmp_path / "run")
-    assert type(loaded) is type(model) and loaded.labels == ["a", "b"] and loaded.recipe == model.recipe
+    assert type(loaded) is type(model) and loaded.labels == toy_labels(name) and loaded.recipe == model.recipe
     np.testing.assert_allclose(loaded.predict_proba(test_data), model.predict_proba(test_data), atol=1e-6)
     assert loaded.metadata["note"] == "toy" and loaded.params == json.loads(json.dumps(model.params))
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("name", ["svm", "egemaps_lr", "cnn", "ensemble"])  # compare_lr: 10 of 6373 toy features carry signal
+@pytest.mark.parametrize("name", ["svm", "egemaps_lr", "cnn", "ensemble", "svm_factorised"])  # compare_lr: 10 of 6373 toy features carry signal
 def test_families_learn_a_separable_toy_problem(name):
     model, test_data, test_labels = fitted(name, **(FAST[name] | ({"epochs": 8} if name == "cnn" else {})))
     assert (model.predict_proba(test_data).argmax(axis=1) == test_labels).mean() >= 0.9
+
+
+def test_factorised_model_multiplies_gender_and_emotion():
+    labels = ["female_angry", "female_sad", "male_angry", "male_sad"]
+    model = models.build_model("svm_factorised", labels, seed=0)
+    data, _ = toy_problem(model.recipe.shape, n=160)
+    targets = np.arange(160) % 4
+    data[:, 20:30] += (targets >= 2)[:, None] * 2.0  # gender signal apart from the emotion signal
+    model.fit(data[:120], targets[:120])
+    gender = model.parts["gender"].predict_proba(data[120:])
+    emotion = model.parts["emotion"].predict_proba(data[120:])
+    expected = np.stack([gender[:, 0] * emotion[:, 0], gender[:, 0] * emotion[:, 1],
+                         gender[:, 1] * emotion[:, 0], gender[:, 1] * emotion[:, 1]], axis=1)
+    np.testing.assert_allclose(model.predict_proba(data[120:]), expected / expected.sum(axis=1, keepdims=True))
+    with pytest.raises(ModelMismatch, match="needs gender_emotion labels"):
+        models.build_model("svm_factorised", ["angry", "sad"])
 
 
 def test_ensemble_averages_its_members_and_refuses_a_changed_member(tmp_path):

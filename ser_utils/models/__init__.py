@@ -33,6 +33,9 @@ REGISTRY = {
     "compare_lr": "linear:ComParEModel",
     "cnn": "cnn:CNNModel",
     "seed_cnn": "seed_cnn:SeedCNNModel",
+    "svm_factorised": "factorised:FactorisedSVM",
+    "egemaps_lr_factorised": "factorised:FactorisedEGeMAPS",
+    "compare_lr_factorised": "factorised:FactorisedComParE",
     "ensemble": "ensemble:EnsembleModel",
 }
 

@@ -1,8 +1,8 @@
 """``cnn``: this project's network on log-mel frames of the trimmed speech.
 
-Per-channel normalisation built into the model (so it takes raw features),
-SpecAugment-style masking and Gaussian noise while training, three batch-normalised
-convolution blocks, average + max pooling over time, dropout.
+Per-utterance mean removal and per-channel normalisation built into the model (so it
+takes raw features), SpecAugment-style masking and Gaussian noise while training, four
+batch-normalised convolution blocks, average + max pooling over time, dropout.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ class SpecAugment(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="ser_utils")
+class UtteranceNorm(keras.layers.Layer):
+    """Subtract each clip's own mean over time from every channel (cepstral mean normalisation's idea)."""
+
+    def call(self, inputs):
+        return inputs - keras.ops.mean(inputs, axis=1, keepdims=True)
+
+
 def conv_block(x, filters: int, kernel_size: int, *, pool: bool):
     """Conv1D -> batch norm -> ReLU (-> max pool 2)."""
     layers = keras.layers
@@ -61,29 +69,39 @@ def conv_block(x, filters: int, kernel_size: int, *, pool: bool):
 
 
 class CNNModel(NetworkModel):
-    """This project's 1-D CNN over time on a (frames x channels) matrix (default: 64 log-mel bands)."""
+    """This project's 1-D CNN over time on a (frames x channels) matrix (default: 64 log-mel bands).
+
+    Chosen on real RAVDESS (12 actors, speaker protocol, first 3 folds, UAR; 2026-11-26): the
+    previous design (32-64-64 filters, batch 32, absolute log-mel at 10 ms) 0.358; levels relative
+    to the clip's peak floored at -80 dB 0.400; with 64-128-128 filters 0.508; with per-utterance
+    mean removal 0.529; batch 16 0.571; four blocks 0.575; 20 ms hop 0.596 (and 30 % faster);
+    40 mel bands 0.562; dropout 0.5 0.454; 60 epochs 0.562.
+    """
 
     name = "cnn"
     title = "CNN on log-mel frames (this project)"
-    defaults = NetworkModel.defaults | {"learning_rate": 1e-3, "dropout": 0.3, "filters": (32, 64, 64)}
+    defaults = NetworkModel.defaults | {"batch_size": 16, "learning_rate": 1e-3, "dropout": 0.3,
+                                        "filters": (64, 128, 128, 128), "utterance_norm": True}
     reduce_lr = True
 
     @classmethod
     def default_recipe(cls) -> MatrixRecipe:
-        """64 log-mel bands, 25 ms frames every 10 ms, over 3 s of trimmed speech: a 301 x 64 matrix."""
-        return MatrixRecipe(representation="logmel", n_mels=64, n_fft=400, hop_length=160, deltas=False)
+        """64 log-mel bands (dB below the clip's peak, floor -80), 40 ms frames every 20 ms, 3 s of speech: 151 x 64."""
+        return MatrixRecipe(representation="logmel", n_mels=64, n_fft=640, hop_length=320, deltas=False, top_db=80.0)
 
     def build(self, input_shape: tuple[int, ...], n_classes: int, train_features: np.ndarray):
         layers, (dropout, filters) = keras.layers, (self.params["dropout"], self.params["filters"])
         inputs = keras.Input(shape=input_shape)
         normalise = layers.Normalization(axis=-1, name="normalise")
-        normalise.adapt(train_features)
-        x = normalise(inputs)
+        normalise.adapt(train_features - train_features.mean(axis=1, keepdims=True) if self.params["utterance_norm"] else train_features)
+        x = inputs
+        if self.params["utterance_norm"]:
+            x = UtteranceNorm(name="utterance_norm")(x)
+        x = normalise(x)
         x = SpecAugment(seed=0, name="spec_augment")(x)
         x = layers.GaussianNoise(0.1, seed=0)(x)
-        x = conv_block(x, filters[0], 5, pool=True)
-        x = conv_block(x, filters[1], 5, pool=True)
-        x = conv_block(x, filters[2], 3, pool=False)
+        for depth, n_filters in enumerate(filters):
+            x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1)
         x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
         x = layers.Dropout(dropout)(x)
         x = layers.Dense(64, activation="relu")(x)
