@@ -31,7 +31,7 @@ PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MO
 PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 export PYTHONWARNINGS := ignore::DeprecationWarning

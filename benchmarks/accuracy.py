@@ -15,9 +15,18 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ser_utils import config, corpus, datasets, evaluation, training  # noqa: E402
+from ser_utils.models import model_class  # noqa: E402
+
+#: Member sets compared for the ensemble (speaker protocol); the default is the registry's.
+ENSEMBLE_CANDIDATES = [
+    list(model_class("ensemble").defaults["members"]),
+    ["svm", "egemaps_lr", "compare_lr"],
+    ["svm", "compare_lr", "cnn"],
+    ["svm_factorised", "egemaps_lr_factorised", "compare_lr_factorised", "cnn"],
+]
 from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
 
@@ -40,17 +49,32 @@ def main() -> None:
     runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, progress=False)
     seconds = time.perf_counter() - start
     board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
+    candidates = ensemble_candidates(runs)
     title = (f"Accuracy benchmark: {dataset.label}, scheme {args.scheme} ({len(table)} clips, "
              f"{table['actor'].nunique()} actors), all folds, {seconds / 60:.1f} min on {os.cpu_count()} cores")
     markdown = f"# {title}\n\nCommand: `{' '.join(['make accuracy', *_make_args(args)])}`\n\n{evaluation.markdown_table(board)}\n"
+    if candidates is not None:
+        markdown += f"\nEnsemble member sets, speaker protocol:\n\n{evaluation.markdown_table(candidates)}\n"
     print(markdown)
     out = config.REPORTS_DIR / dataset.name
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "accuracy.md") as tmp:
         tmp.write_text(markdown)
     write_json(out / "accuracy.json", {"title": title, "dataset": dataset.to_dict(), "scheme": args.scheme,
-                                       "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records")})
+                                       "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
+                                       "ensemble_candidates": [] if candidates is None
+                                       else candidates.reset_index().to_dict("records")})
     print(f"wrote {out / 'accuracy.md'} and {out / 'accuracy.json'}")
+
+
+def ensemble_candidates(runs: dict):
+    """Leaderboard rows of the ensemble for each candidate member set whose runs exist (speaker protocol)."""
+    summaries = []
+    for members in ENSEMBLE_CANDIDATES:
+        if all((m, "speaker") in runs for m in members):
+            summary = evaluation.summarise(training.combine_runs([runs[m, "speaker"] for m in members]))
+            summaries.append(summary | {"model": " + ".join(members)})
+    return evaluation.leaderboard(summaries) if summaries else None
 
 
 def _make_args(args) -> list[str]:

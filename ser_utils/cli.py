@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     data.set_defaults(run=_data)
     predict = commands.add_parser("predict", help="predict emotion and gender of audio files")
     predict.add_argument("files", nargs="+", help="audio files (WAV/FLAC/OGG, any rate, any length)")
-    predict.add_argument("--model", default=config.run_dir("synthetic", "cnn", "speaker"), type=Path,
+    predict.add_argument("--model", default=config.run_dir("synthetic", "ensemble", "speaker"), type=Path,
                          help="trained model folder (default: %(default)s)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.add_argument("--radar", type=Path, help="write the first file's radar chart to this PNG")

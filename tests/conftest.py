@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from ser_utils import corpus, synth  # noqa: E402

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3 hides TensorFlow's C++ start-up lines (the CUDA probe fails on CPU machines); real errors still raise.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
