@@ -19,15 +19,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ser_utils import config, corpus, datasets, evaluation, training  # noqa: E402
 from ser_utils.models import model_class  # noqa: E402
+from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
 #: Member sets compared for the ensemble (speaker protocol); the default is the registry's.
 ENSEMBLE_CANDIDATES = [
     list(model_class("ensemble").defaults["members"]),
     ["svm", "egemaps_lr", "compare_lr"],
     ["svm", "compare_lr", "cnn"],
-    ["svm_factorised", "egemaps_lr_factorised", "compare_lr_factorised", "cnn"],
+    ["svm", "egemaps_lr", "compare_lr", "cnn"],
 ]
-from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
 
 def main() -> None:
@@ -37,12 +37,14 @@ def main() -> None:
     parser.add_argument("--scheme", default=config.DEFAULT_SCHEME, choices=sorted(config.LABEL_SCHEMES))
     parser.add_argument("--folds", type=int, default=6)
     parser.add_argument("--models", nargs="+", default=list(training.DEFAULT_PLAN), help="subset of the plan")
+    parser.add_argument("--protocols", nargs="+", default=list(training.ALL_PROTOCOLS), help="subset of the protocols")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     args = parser.parse_args()
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
     table = corpus.build_labels_table(dataset.path, args.scheme)
-    plan = {name: protocols for name, protocols in training.DEFAULT_PLAN.items() if name in args.models}
+    plan = {name: [p for p in protocols if p in args.protocols]
+            for name, protocols in training.DEFAULT_PLAN.items() if name in args.models}
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()

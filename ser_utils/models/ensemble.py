@@ -1,7 +1,8 @@
 """``ensemble``: the best combined model, the average of its members' class probabilities.
 
 Diverse members (MFCC statistics, openSMILE functionals, a network on log-mel) make
-different mistakes, so their averaged probabilities beat each one. The ensemble is a
+different mistakes, so their averaged probabilities beat each one. By default the
+classical members are factorised (a gender model times an emotion model). The ensemble is a
 model like any other: it is saved as one folder (each member in ``members/<name>/``)
 that :func:`~ser_utils.models.load_model` reads, and it predicts from audio clips.
 """
@@ -27,7 +28,10 @@ class EnsembleModel(Model):
     name = "ensemble"
     title = "Average of the members' probabilities (best combined model)"
     weights_file = "members.json"
-    defaults = {"members": ("svm", "egemaps_lr", "compare_lr", "cnn")}
+    #: Chosen on real RAVDESS (12 actors, speaker protocol, all 6 folds, UAR; 2026-11-26): these four 0.685 ± 0.042;
+    #: the same with flat 10-class members 0.671 ± 0.062; the three flat classical models 0.652; svm +
+    #: compare_lr + cnn 0.650. Every factorised family beat its flat one alone (see the README).
+    defaults = {"members": ("svm_factorised", "egemaps_lr_factorised", "compare_lr_factorised", "cnn")}
     uses_validation = True
 
     def __init__(self, labels, recipe: Recipe | None = None, **kwargs):
