@@ -125,3 +125,16 @@ def test_the_ensembles_run_is_what_its_saved_model_predicts(mini_table, tmp_path
     assert (sets["svm"].table.loc[sets["svm"].table["path"].isin(fold0["path"]), "path"].to_numpy()
             == fold0["path"].to_numpy()).all() and len(rows) == len(fold0)
     np.testing.assert_allclose(model.predict_proba(batch), fold0[columns].to_numpy(), atol=1e-6)
+
+
+def test_training_again_removes_runs_of_an_earlier_training(mini_table, tmp_path, monkeypatch):
+    from ser_utils import config
+
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    stale = config.run_dir("mini", "cnn", "random")
+    stale.mkdir(parents=True)
+    (stale / runs.RUN_FILE).write_text("{}")
+    saved = training.train_and_save(mini_table, dataset={"name": "mini"}, plan={"svm": ("speaker",)}, n_folds=2,
+                                     progress=False)
+    assert list(saved) == [("svm", "speaker")]
+    assert runs.run_dirs("mini") == [config.run_dir("mini", "svm", "speaker")]
