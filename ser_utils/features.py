@@ -270,7 +270,13 @@ OPENSMILE_SIZES = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
 
 @lru_cache(maxsize=None)
 def _smile(feature_set: str):
-    """One openSMILE extractor per feature set and process (creating one costs about 0.2 s)."""
+    """One openSMILE extractor per feature set and process (creating one costs about 0.2 s).
+
+    Raises ``RuntimeError`` if TensorFlow was imported first (see ``models/network.py``).
+    """
+    if "opensmile" not in sys.modules and "tensorflow" in sys.modules:
+        raise RuntimeError("openSMILE must be imported before TensorFlow in one process (loaded after it, its native "
+                           "library corrupts the heap): import opensmile or ser_utils.models.network first")
     import opensmile
 
     return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),

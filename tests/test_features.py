@@ -134,3 +134,15 @@ def test_window_starts_cover_the_clip():
     assert list(features.window_starts(100, 100, 50)) == [0]
     assert list(features.window_starts(250, 100, 50)) == [0, 50, 100, 150]
     assert list(features.window_starts(260, 100, 50)) == [0, 50, 100, 150, 160]
+
+
+def test_opensmile_works_in_a_process_that_loaded_the_networks():
+    """openSMILE loaded after TensorFlow corrupts the heap; the network module loads it first."""
+    import subprocess
+    import sys
+
+    script = ("import numpy as np; import ser_utils.models.network; from ser_utils import features; "
+              "x = np.sin(np.arange(32000) / 7).astype('float32') * 0.3; "
+              "print(features.OpenSmileRecipe().transform(x).shape)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "(88,)" in done.stdout, done.stderr[-1000:]

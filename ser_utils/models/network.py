@@ -13,6 +13,9 @@ import numpy as np
 # 3 hides TensorFlow's C++ start-up lines (the CUDA probe fails on CPU machines); real errors still raise.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# openSMILE's native library must be loaded before TensorFlow's: loaded after it, the first
+# extractor corrupts the heap ("malloc(): invalid size"), which kills an ensemble's prediction.
+import opensmile  # noqa: E402, F401
 import keras  # noqa: E402
 
 from . import Model  # noqa: E402
