@@ -15,7 +15,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 KERNEL      := ser-report
 
-DATASET     ?= synthetic
+DATASET     ?= $(if $(RAVDESS_DIR),ravdess,synthetic)
 RAVDESS_DIR ?=
 SCHEME      ?= gender_emotion5
 MODEL       ?= best

@@ -311,6 +311,9 @@ def build_synthetic_corpus(
     out_dir = Path(out_dir)
     if is_built(out_dir, seed) and not force:
         return out_dir
+    refuse_foreign_audio(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / BUILD_MARKER).touch()
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     voices = speaker_voices(seed)
     written = render_actors(voices, out_dir, seed, n_jobs=n_jobs)
@@ -318,6 +321,21 @@ def build_synthetic_corpus(
     record = manifest(seed) | {"sample_rate": ESpeak.shared().sample_rate, "files_written": total}
     write_json(out_dir / MANIFEST_NAME, record)
     return out_dir
+
+
+#: Written before a build starts, so that an interrupted build is known to be this project's.
+BUILD_MARKER = ".ser-synthetic-build"
+
+
+def refuse_foreign_audio(out_dir: Path) -> None:
+    """Raise ``FileExistsError`` if ``out_dir`` holds actor audio that this generator did not write.
+
+    Real recordings (RAVDESS itself) must never be overwritten by synthetic clips.
+    """
+    ours = (out_dir / MANIFEST_NAME).exists() or (out_dir / BUILD_MARKER).exists()
+    if not ours and any(out_dir.glob("Actor_*/*.wav")):
+        raise FileExistsError(f"{out_dir}: holds Actor_XX audio that this project did not synthesise (a real corpus?); "
+                              "refusing to write synthetic clips over it. Choose an empty folder.")
 
 
 def is_synthetic(data_dir: str | Path) -> bool:

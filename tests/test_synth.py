@@ -1,6 +1,7 @@
 """The built-in synthetic corpus: RAVDESS's design, deterministic, realistic timing, marked synthetic."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from ser_utils import config, corpus, synth
@@ -71,3 +72,12 @@ def test_build_writes_manifest_last_and_is_marked_synthetic(tmp_path, monkeypatc
     assert not synth.is_built(tmp_path, seed=10)
     next(tmp_path.glob("Actor_*/*.wav")).unlink()
     assert not synth.is_built(tmp_path, seed=9)
+
+
+def test_synthesis_never_writes_over_real_recordings(tmp_path):
+    real = tmp_path / "Actor_01" / "03-01-01-01-01-01-01.wav"
+    real.parent.mkdir()
+    real.write_bytes(b"RIFF real recording")
+    with pytest.raises(FileExistsError, match="did not synthesise"):
+        synth.build_synthetic_corpus(tmp_path)
+    assert real.read_bytes() == b"RIFF real recording"
