@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from . import config
+from .protocols import PROTOCOLS
 from .runs import probability_column
 from .storage import read_json, write_json
 
@@ -122,8 +123,8 @@ def summarise(run) -> dict:
     }
 
 
-#: Protocols in leaderboard order: the strict one first.
-PROTOCOL_ORDER = ("speaker", "speaker-norm", "random")
+#: Protocols in leaderboard order: the strict one first (the order of :data:`~ser_utils.protocols.PROTOCOLS`).
+PROTOCOL_ORDER = tuple(PROTOCOLS)
 
 
 def _mean_std(summary: dict, metric: str) -> str:

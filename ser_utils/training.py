@@ -24,7 +24,7 @@ from .provenance import git_commit, package_versions
 from .runs import Run, predictions_table, probability_column, run_dirs, save_run
 
 #: Every model under every protocol it can be evaluated with (networks: not under speaker-norm).
-ALL_PROTOCOLS = ("speaker", "speaker-norm", "random")
+ALL_PROTOCOLS = tuple(PROTOCOLS)
 DEFAULT_PLAN = {
     "svm": ALL_PROTOCOLS,
     "egemaps_lr": ALL_PROTOCOLS,

@@ -205,6 +205,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def save_parts(parts: dict[str, Model], folder: Path, listing: Path) -> None:
+    """Save each sub-model of a composite model into ``folder/<name>`` and their weights' hashes into ``listing``."""
+    for name, part in parts.items():
+        part.save(folder / name)
+    write_json(listing, {name: _sha256(folder / name / part.weights_file) for name, part in parts.items()})
+
+
+def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> dict[str, Model]:
+    """Load the sub-models saved by :func:`save_parts`; a changed one raises :class:`ModelMismatch`."""
+    hashes = json.loads(Path(listing).read_text())
+    parts = {}
+    for name in names:
+        part = load_model(folder / name)
+        if hashes.get(name) != _sha256(folder / name / part.weights_file):
+            raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
+        parts[name] = part
+    return parts
+
+
 def model_class(name: str) -> type[Model]:
     """The :class:`Model` subclass registered as ``name`` (its module imported on first use)."""
     try:

@@ -9,20 +9,18 @@ that :func:`~ser_utils.models.load_model` reads, and it predicts from audio clip
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..features import Recipe
-from ..storage import write_json
-from . import Model, ModelMismatch, _sha256, build_model, load_model
+from . import Model, ModelMismatch, _sha256, build_model, load_parts, save_parts
 
 
 class EnsembleModel(Model):
     """Probability average of member models that share labels and sample rate.
 
-    ``fit`` takes ``features`` as a dict member name -> that member's feature batch.
+    ``fit`` and ``predict_proba`` take ``features`` as a dict member name -> that member's feature batch.
     """
 
     name = "ensemble"
@@ -85,11 +83,6 @@ class EnsembleModel(Model):
             self.members.append(member.fit(features[name], targets, member_validation))
         self.estimator = self.members
 
-    def fit(self, features: dict, targets: np.ndarray, validation=None) -> EnsembleModel:
-        """Fit every member on its own features (a dict member name -> batch)."""
-        self._fit(features, np.asarray(targets), validation)
-        return self
-
     def _predict_proba(self, features: dict) -> np.ndarray:
         return np.mean([member.predict_proba(features[member.name]) for member in self.members], axis=0)
 
@@ -100,25 +93,15 @@ class EnsembleModel(Model):
         return [(np.array([0.0]), np.mean(column, axis=0)[None]) for column in zip(*per_member)]
 
     def fingerprint(self, weights: Path) -> dict:
-        """Labels, members, and a hash of the members' list with each member's own fingerprint."""
+        """Labels, members, and a hash of the listing of the members' weight hashes."""
         return {"labels": self.labels, "members": list(self.params["members"]), "weights_sha256": _sha256(weights)}
 
     def _save_weights(self, path: Path) -> None:
-        for member in self.members:
-            member.save(path.parent / "members" / member.name)
-        listing = {member.name: member.fingerprint(path.parent / "members" / member.name / member.weights_file)
-                   for member in self.members}
-        write_json(path, listing)
+        save_parts({member.name: member for member in self.members}, path.parent / "members", path)
 
     def _load_weights(self, path: Path) -> None:
-        listing = json.loads(path.read_text())
-        self.members = []
-        for name in self.params["members"]:
-            member = load_model(path.parent / "members" / name)
-            if listing.get(name, {}).get("weights_sha256") != member.fingerprint(
-                    path.parent / "members" / name / member.weights_file)["weights_sha256"]:
-                raise ModelMismatch(f"{path.parent / 'members' / name}: member changed since the ensemble was saved")
-            self.members.append(member)
+        parts = load_parts(self.params["members"], path.parent / "members", path, role="member", owner="ensemble")
+        self.members = list(parts.values())
         self.estimator = self.members
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:

@@ -8,7 +8,6 @@ examples per class, at the cost of assuming the two independent given the voice.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,8 +15,7 @@ import numpy as np
 
 from .. import config
 from ..features import Recipe
-from ..storage import write_json
-from . import Model, ModelMismatch, _sha256, build_model, load_model, model_class
+from . import Model, ModelMismatch, build_model, load_parts, model_class, save_parts
 
 
 class FactorisedModel(Model):
@@ -66,17 +64,10 @@ class FactorisedModel(Model):
         return joint / joint.sum(axis=1, keepdims=True)
 
     def _save_weights(self, path: Path) -> None:
-        for part, model in self.parts.items():
-            model.save(path.parent / part)
-        write_json(path, {part: _sha256(path.parent / part / model.weights_file) for part, model in self.parts.items()})
+        save_parts(self.parts, path.parent, path)
 
     def _load_weights(self, path: Path) -> None:
-        hashes = json.loads(path.read_text())
-        for part in ("gender", "emotion"):
-            model = load_model(path.parent / part)
-            if hashes.get(part) != _sha256(path.parent / part / model.weights_file):
-                raise ModelMismatch(f"{path.parent / part}: part changed since the factorised model was saved")
-            self.parts[part] = model
+        self.parts = load_parts(("gender", "emotion"), path.parent, path, role="part", owner="factorised model")
         self.estimator = self.parts
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
