@@ -372,13 +372,20 @@ def _extract_chunk(paths: list[str], recipe: Recipe) -> list[np.ndarray | str]:
 
 
 def _extract_all(paths: list[str], recipe: Recipe, n_jobs: int, progress: bool) -> list:
-    """Run :func:`_extract_chunk` over the paths in parallel chunks, with a progress bar."""
-    n_chunks = max(1, min(len(paths), 48))
-    chunks = [list(chunk) for chunk in np.array_split(np.array(paths, dtype=object), n_chunks) if len(chunk)]
+    """Run :func:`_extract_chunk` over the paths in parallel chunks, with a progress bar.
+
+    The first file is extracted here, before the workers start, so that numba compiles
+    and caches librosa's kernels once: workers compiling the same kernels at the same
+    time on a fresh environment left a cache that crashed later processes (segfault in
+    ``librosa.yin``).
+    """
+    collected = _extract_chunk(paths[:1], recipe)
+    n_chunks = max(1, min(len(paths) - 1, 48))
+    chunks = [list(chunk) for chunk in np.array_split(np.array(paths[1:], dtype=object), n_chunks) if len(chunk)]
     jobs = (delayed(_extract_chunk)(chunk, recipe) for chunk in chunks)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    bar = tqdm(total=len(paths), desc=f"{recipe.kind} features", unit="file", disable=not progress)
-    collected = []
+    bar = tqdm(total=len(paths), initial=len(collected), desc=f"{recipe.kind} features", unit="file",
+               disable=not progress)
     for chunk_result in results:
         collected.extend(chunk_result)
         bar.update(len(chunk_result))
