@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from . import config
+from .calibration import expected_calibration_error, with_temperature
 from .protocols import PROTOCOLS
 from .runs import probability_column
 from .storage import read_json, write_json
@@ -108,8 +109,28 @@ def fold_metrics(run) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("fold")
 
 
+def uncalibrated(run) -> pd.DataFrame:
+    """The run's predictions with each fold's temperature undone: what the models gave before calibration."""
+    columns = [probability_column(label) for label in run.labels]
+    raw = run.predictions.copy()
+    for fold in run.folds:
+        rows = raw["fold"] == fold["fold"]
+        raw.loc[rows, columns] = with_temperature(raw.loc[rows, columns].to_numpy(), 1.0 / fold.get("temperature", 1.0))
+    return raw
+
+
+def calibration_summary(run) -> dict:
+    """Expected calibration error over all test folds pooled, as predicted and before calibration, and the temperatures."""
+    def ece(predictions):
+        targets, probabilities = run_arrays(predictions, run.labels)
+        return round(expected_calibration_error(probabilities, targets), 4)
+
+    return {"ece": ece(run.predictions), "ece_uncalibrated": ece(uncalibrated(run)),
+            "temperatures": [fold.get("temperature", 1.0) for fold in run.folds]}
+
+
 def summarise(run) -> dict:
-    """Mean and standard deviation over folds of every metric, with the protocol and fold count."""
+    """Mean and standard deviation over folds of every metric, with the protocol, fold count and calibration."""
     per_fold = fold_metrics(run)
     return {
         "model": run.model_name,
@@ -120,6 +141,7 @@ def summarise(run) -> dict:
         "train_seconds": round(float(sum(fold["seconds"] for fold in run.folds)), 1),
         "predict_ms_per_clip": round(1000 * sum(fold.get("predict_seconds", 0) for fold in run.folds)
                                      / max(1, len(run.predictions)), 3),
+        "calibration": calibration_summary(run),
     }
 
 
@@ -134,12 +156,19 @@ def _mean_std(summary: dict, metric: str) -> str:
     return f"{summary['mean'][metric]:.3f} ± {summary['std'][metric]:.3f}"
 
 
+def _calibration(summary: dict) -> str:
+    """'ECE (ECE before calibration)' over all test folds pooled ('–' for runs saved without it)."""
+    calibration = summary.get("calibration")
+    return "–" if calibration is None else f"{calibration['ece']:.3f} ({calibration['ece_uncalibrated']:.3f})"
+
+
 def leaderboard(summaries: list[dict]) -> pd.DataFrame:
-    """Every run, strict protocol first, best UAR first: UAR, macro-F1, gender and emotion accuracy, seconds."""
+    """Every run, strict protocol first, best UAR first: UAR, macro-F1, gender and emotion accuracy, ECE, seconds."""
     ranked = sorted(summaries, key=lambda s: (PROTOCOL_ORDER.index(s["protocol"]), -s["mean"]["uar"]))
     rows = [{"protocol": s["protocol"], "model": s["model"], "folds": s["n_folds"], "UAR": _mean_std(s, "uar"),
              "macro-F1": _mean_std(s, "f1_macro"), "gender acc": _mean_std(s, "gender_accuracy"),
-             "emotion acc (5)": _mean_std(s, "emotion_accuracy"), "fit s (all folds)": s["train_seconds"],
+             "emotion acc (5)": _mean_std(s, "emotion_accuracy"),
+             "ECE (raw)": _calibration(s), "fit s (all folds)": s["train_seconds"],
              "predict ms/clip": s.get("predict_ms_per_clip", float("nan"))} for s in ranked]
     return pd.DataFrame(rows).set_index(["protocol", "model"])
 

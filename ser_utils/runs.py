@@ -44,6 +44,8 @@ class Run:
     folds: list[dict]
     model: object = None
     dataset: dict = field(default_factory=dict)
+    #: each fold's predictions of its validation actors (in memory only: they calibrate the ensemble)
+    validation: pd.DataFrame | None = None
 
     def record(self) -> dict:
         """The JSON-able description written to ``run.json``."""

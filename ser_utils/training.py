@@ -17,6 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
+from .calibration import fit_temperature, with_temperature
 from .features import FeatureSet, extract_features
 from .models import ModelMismatch, build_model, model_class
 from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
@@ -48,11 +49,14 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
                    progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
-    Networks validate on held-out training actors (:func:`validation_split`); families
-    that do not stop early fit on all training rows. The predictions table carries each
-    tested clip's path, actor, gender, fold and true label beside its probabilities.
-    The model of the first fold is kept as the run's model, with its metadata; under
-    ``speaker-norm`` no model is kept (it cannot predict a new speaker's single clip).
+    Each fold holds out validation actors from its training actors (:func:`validation_split`).
+    Networks stop early on them; other families fit on all training rows. Either way the
+    fold's temperature (:mod:`ser_utils.calibration`) is fitted on validation predictions of
+    a model that never saw those actors, so test probabilities are calibrated without
+    touching test speakers. The predictions table carries each tested clip's path, actor,
+    gender, fold and true label beside its probabilities. The model of the first fold is
+    kept as the run's model, with its metadata; under ``speaker-norm`` no model is kept (it
+    cannot predict a new speaker's single clip).
     """
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
@@ -64,34 +68,52 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     labels = list(table["label"].cat.categories)
     targets = table["label"].cat.codes.to_numpy()
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
-    tables, records, first_model = [], [], None
+    tables, validations, records, first_model = [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
                                                             disable=not progress)):
         fit_index, val_index = validation_split(table, train_index, protocol, seed=seed + number)
-        model = build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))
-        if not family.uses_validation:
-            fit_index = train_index
+        build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
-        model.fit(features[fit_index], targets[fit_index],
-                  (features[val_index], targets[val_index]) if family.uses_validation else None)
+        model = build().fit(features[fit_index], targets[fit_index], (features[val_index], targets[val_index])
+                            if family.uses_validation else None)
+        validation = model.predict_proba(features[val_index])
+        if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
+            model = build().fit(features[train_index], targets[train_index])
+        model.temperature = fit_temperature(validation, targets[val_index])
         fitted = time.perf_counter()
         probabilities = model.predict_proba(features[test_index])
         predicted = time.perf_counter()
         tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
+        validations.append(predictions_table(table.iloc[val_index], number,
+                                             with_temperature(validation, model.temperature), labels))
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "seconds": round(fitted - start, 2),
-                        "predict_seconds": round(predicted - fitted, 3)})
+                        "epochs_run": model.epochs_run, "temperature": model.temperature,
+                        "seconds": round(fitted - start, 2), "predict_seconds": round(predicted - fitted, 3)})
         if first_model is None and protocol != "speaker-norm":
             first_model = model
             first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
                                                 fit_seconds=fitted - start)
-    return Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, first_model)
+    return Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, first_model,
+               validation=pd.concat(validations, ignore_index=True))
+
+
+def _average_runs(tables: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Mean probabilities of the clips (path and fold) that every table holds, in the first table's row order."""
+    keys = ["path", "fold"]
+    indexed = [table.set_index(keys) for table in tables]
+    common = indexed[0].index
+    for other in indexed[1:]:
+        common = common.intersection(other.index, sort=False)
+    averaged = indexed[0].loc[common].copy()
+    averaged[columns] = np.mean([other.loc[common, columns].to_numpy() for other in indexed], axis=0)
+    return averaged.reset_index()[tables[0].columns]
 
 
 def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     """The ensemble's run from its members' runs under one protocol: probabilities averaged per clip and fold.
 
-    Only clips that every member predicted are kept. The run's model is the ensemble of
+    Only clips that every member predicted are kept. Each fold's temperature is fitted on
+    the averaged validation predictions of that fold. The run's model is the ensemble of
     the members' first-fold models (none under ``speaker-norm``).
     """
     from .models.ensemble import EnsembleModel
@@ -100,24 +122,26 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     if any(run.labels != first.labels or run.protocol != first.protocol for run in member_runs):
         raise ValueError("ensemble members must share labels and protocol")
     columns = [probability_column(label) for label in first.labels]
-    keys = ["path", "fold"]
-    tables = [run.predictions.set_index(keys) for run in member_runs]
-    common = tables[0].index
-    for other in tables[1:]:
-        common = common.intersection(other.index, sort=False)
-    averaged = tables[0].loc[common].copy()
-    averaged[columns] = np.mean([other.loc[common, columns].to_numpy() for other in tables], axis=0)
-    predictions = averaged.reset_index()[first.predictions.columns]
-    records = [{"fold": fold["fold"], "test_actors": fold["test_actors"], "history": {}, "epochs_run": 0,
-                "members": [run.model_name for run in member_runs],
-                "seconds": round(sum(run.folds[i]["seconds"] for run in member_runs), 2),
-                "predict_seconds": round(sum(run.folds[i].get("predict_seconds", 0) for run in member_runs), 3)}
-               for i, fold in enumerate(first.folds)]
+    predictions = _average_runs([run.predictions for run in member_runs], columns)
+    validation = _average_runs([run.validation for run in member_runs], columns)
+    codes = {label: code for code, label in enumerate(first.labels)}
+    records = []
+    for i, fold in enumerate(first.folds):
+        held_out, tested = validation["fold"] == fold["fold"], predictions["fold"] == fold["fold"]
+        temperature = fit_temperature(validation.loc[held_out, columns].to_numpy(),
+                                      validation.loc[held_out, "label"].map(codes).to_numpy())
+        for table, rows in ((predictions, tested), (validation, held_out)):
+            table.loc[rows, columns] = with_temperature(table.loc[rows, columns].to_numpy(), temperature)
+        records.append({"fold": fold["fold"], "test_actors": fold["test_actors"], "history": {}, "epochs_run": 0,
+                        "members": [run.model_name for run in member_runs], "temperature": temperature,
+                        "seconds": round(sum(run.folds[i]["seconds"] for run in member_runs), 2),
+                        "predict_seconds": round(sum(run.folds[i].get("predict_seconds", 0) for run in member_runs), 3)})
     model = None
     if all(run.model is not None for run in member_runs):
         model = EnsembleModel.from_members([run.model for run in member_runs])
         model.metadata = dict(first.model.metadata)
-    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset)
+        model.temperature = records[0]["temperature"]
+    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation)
 
 
 def _actors(table: pd.DataFrame, index) -> list[int]:

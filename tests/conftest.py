@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from ser_utils import corpus, synth  # noqa: E402
+from ser_utils import corpus, features, synth  # noqa: E402
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "ravdess-sample"
 
@@ -48,3 +49,13 @@ def mini_corpus(tmp_path_factory) -> Path:
 def mini_table(mini_corpus):
     """The seed's 10-class labels table of :func:`mini_corpus` (160 clips)."""
     return corpus.build_labels_table(mini_corpus)
+
+
+@pytest.fixture(scope="session")
+def stats_with_a_broken_clip(mini_table, tmp_path_factory):
+    """Stats features of the mini corpus with an unreadable file inserted as the first row (skipped)."""
+    broken = tmp_path_factory.mktemp("broken") / "03-01-05-02-01-01-01.wav"
+    broken.write_bytes(b"not audio")
+    table = pd.concat([mini_table.head(1).assign(path=str(broken)), mini_table], ignore_index=True)
+    table["label"] = pd.Categorical(table["label"], categories=mini_table["label"].cat.categories)
+    return features.extract_features(table, features.StatsRecipe(), cache_dir=None, progress=False)

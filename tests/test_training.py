@@ -7,16 +7,6 @@ import pytest
 from ser_utils import evaluation, features, runs, training
 
 
-@pytest.fixture(scope="module")
-def stats_with_a_broken_clip(mini_table, tmp_path_factory):
-    """Stats features of the mini corpus with an unreadable file inserted as the first row (skipped)."""
-    broken = tmp_path_factory.mktemp("broken") / "03-01-05-02-01-01-01.wav"
-    broken.write_bytes(b"not audio")
-    table = pd.concat([mini_table.head(1).assign(path=str(broken)), mini_table], ignore_index=True)
-    table["label"] = pd.Categorical(table["label"], categories=mini_table["label"].cat.categories)
-    return features.extract_features(table, features.StatsRecipe(), cache_dir=None, progress=False)
-
-
 def label_encoding(feature_set):
     """Features that give the label away (a perfect model), aligned with the feature set's rows."""
     codes = feature_set.table["label"].cat.codes.to_numpy()
@@ -108,6 +98,7 @@ def test_per_speaker_normalisation_uses_each_speakers_clips_only():
 
 
 def test_the_ensembles_run_is_what_its_saved_model_predicts(mini_table, tmp_path):
+    from ser_utils.calibration import with_temperature
     from ser_utils.models import load_model
 
     recipes = {"svm": features.StatsRecipe(), "egemaps_lr": features.OpenSmileRecipe()}
@@ -115,8 +106,10 @@ def test_the_ensembles_run_is_what_its_saved_model_predicts(mini_table, tmp_path
     members = [training.cross_validate(sets[n], n, "speaker", max_folds=2, progress=False) for n in recipes]
     ensemble = training.combine_runs(members)
     columns = [runs.probability_column(label) for label in ensemble.labels]
-    expected = np.mean([m.predictions[columns].to_numpy() for m in members], axis=0)
-    np.testing.assert_allclose(ensemble.predictions[columns].to_numpy(), expected)
+    averaged = np.mean([m.predictions[columns].to_numpy() for m in members], axis=0)
+    folds = ensemble.predictions["fold"].to_numpy()
+    expected = np.concatenate([with_temperature(averaged[folds == f["fold"]], f["temperature"]) for f in ensemble.folds])
+    np.testing.assert_allclose(ensemble.predictions[columns].to_numpy(), expected)  # averaged, then calibrated
     runs.save_run(ensemble, tmp_path / "ensemble-speaker")
     model = load_model(tmp_path / "ensemble-speaker")
     fold0 = ensemble.predictions[ensemble.predictions["fold"] == 0]

@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import config
+from ..calibration import with_temperature
 from ..features import Recipe, recipe_from_dict
 from ..storage import atomic_path, read_json, write_json
 
@@ -70,6 +71,8 @@ class Model:
         self.estimator = None
         self.history: dict[str, list[float]] = {}
         self.metadata: dict = {}
+        #: divides the log-probabilities (fitted on validation actors by the training loop; 1 = as trained)
+        self.temperature = 1.0
 
     # ----------------------------------------------------------------- what a family implements
 
@@ -139,7 +142,11 @@ class Model:
         if self.estimator is None:
             raise RuntimeError(f"model {self.name!r} is not fitted; call fit() or load_model()")
         self.check_features(features)
-        return np.asarray(self._predict_proba(features), dtype=np.float64)
+        return self.calibrate(self._predict_proba(features))
+
+    def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
+        """``probabilities`` re-scaled by the model's :attr:`temperature` (see :mod:`ser_utils.calibration`)."""
+        return with_temperature(np.asarray(probabilities, dtype=np.float64), self.temperature)
 
     def predict_clips(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per clip (mono, at :attr:`sample_rate`, any length): (segment starts in s, segment probabilities).
@@ -168,7 +175,7 @@ class Model:
             self._save_weights(tmp)
         metadata = self.metadata | {
             "model": self.name, "title": self.title, "model_file": self.weights_file, "params": self.params,
-            "seed": self.seed, "labels": self.labels, "recipe": None if self.recipe is None else self.recipe.to_dict(),
+            "seed": self.seed, "temperature": self.temperature, "labels": self.labels, "recipe": None if self.recipe is None else self.recipe.to_dict(),
             "fingerprint": self.fingerprint(target),
         }
         write_json(run_dir / "metadata.json", metadata)
@@ -181,6 +188,7 @@ class Model:
         recipe = recipe_from_dict(metadata["recipe"]) if metadata.get("recipe") else None
         model = cls(metadata["labels"], recipe, seed=metadata.get("seed", 0), **metadata.get("params", {}))
         model.metadata = metadata
+        model.temperature = float(metadata.get("temperature", 1.0))
         weights = run_dir / cls.weights_file
         expected = metadata.get("fingerprint", {})
         if expected.get("weights_sha256") not in (None, _sha256(weights)):

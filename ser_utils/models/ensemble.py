@@ -90,7 +90,7 @@ class EnsembleModel(Model):
         """Per clip, one "window" at 0 s holding the average of the members' clip probabilities."""
         per_member = [[probabilities.mean(axis=0) for _, probabilities in member.predict_clips(clips)]
                       for member in self.members]
-        return [(np.array([0.0]), np.mean(column, axis=0)[None]) for column in zip(*per_member)]
+        return [(np.array([0.0]), self.calibrate(np.mean(column, axis=0)[None])) for column in zip(*per_member)]
 
     def fingerprint(self, weights: Path) -> dict:
         """Labels, members, and a hash of the listing of the members' weight hashes."""

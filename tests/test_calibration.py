@@ -1,0 +1,76 @@
+"""Calibration: ECE, reliability bins, temperature scaling, and the honest place where the temperature is fitted."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_utils import calibration, evaluation, features, runs, training
+
+
+def _softmax(logits):
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _calibrated_sample(n=4000, classes=5, seed=0):
+    """Probabilities and targets drawn from them: calibrated by construction."""
+    rng = np.random.default_rng(seed)
+    probabilities = _softmax(rng.normal(0, 2.0, (n, classes)))
+    targets = np.array([rng.choice(classes, p=row) for row in probabilities])
+    return probabilities, targets
+
+
+def test_ece_is_the_gap_between_confidence_and_accuracy():
+    probabilities = np.array([[0.9, 0.1]] * 10)
+    targets = np.array([0] * 5 + [1] * 5)  # 90 % confident, 50 % right
+    assert calibration.expected_calibration_error(probabilities, targets) == pytest.approx(0.4)
+    bins = calibration.reliability_bins(probabilities, targets)
+    assert list(bins["clips"]) == [10] and bins["accuracy"].iloc[0] == pytest.approx(0.5)
+
+
+def test_a_calibrated_sample_has_a_small_ece_and_a_sharpened_one_a_large_ece():
+    probabilities, targets = _calibrated_sample()
+    assert calibration.expected_calibration_error(probabilities, targets) < 0.03
+    sharpened = calibration.with_temperature(probabilities, 0.5)
+    assert calibration.expected_calibration_error(sharpened, targets) > 0.1
+    assert calibration.reliability_bins(sharpened, targets)["clips"].sum() == len(targets)
+
+
+def test_temperature_scaling_undoes_a_known_sharpening_and_never_changes_the_ranking():
+    probabilities, targets = _calibrated_sample()
+    sharpened = calibration.with_temperature(probabilities, 0.5)
+    temperature = calibration.fit_temperature(sharpened, targets)
+    assert temperature == pytest.approx(2.0, rel=0.1)
+    restored = calibration.with_temperature(sharpened, temperature)
+    np.testing.assert_array_equal(restored.argmax(axis=1), probabilities.argmax(axis=1))
+    np.testing.assert_allclose(calibration.with_temperature(sharpened, 1 / 0.5), probabilities, atol=1e-9)
+    assert calibration.expected_calibration_error(restored, targets) < 0.03
+
+
+def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(stats_with_a_broken_clip):
+    """Relabelling fold 0's test actors changes neither the fold's temperature nor its probabilities."""
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
+    table = stats_with_a_broken_clip.table.copy()
+    tested = table["actor"].isin(run.folds[0]["test_actors"]).to_numpy()
+    codes = table["label"].cat.codes.to_numpy().copy()
+    codes[tested] = np.roll(codes[tested], 3)
+    table["label"] = pd.Categorical.from_codes(codes, categories=table["label"].cat.categories)
+    relabelled = features.FeatureSet(stats_with_a_broken_clip.features, table, [], stats_with_a_broken_clip.recipe)
+    other = training.cross_validate(relabelled, "svm", "speaker", max_folds=1, progress=False)
+    assert run.folds[0]["temperature"] == other.folds[0]["temperature"] != 1.0
+    columns = [runs.probability_column(label) for label in run.labels]
+    np.testing.assert_array_equal(run.predictions[columns].to_numpy(), other.predictions[columns].to_numpy())
+    assert run.model.temperature == run.folds[0]["temperature"]
+
+
+def test_the_summary_reports_ece_before_and_after_calibration(stats_with_a_broken_clip):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=2, progress=False)
+    summary = evaluation.calibration_summary(run)
+    targets, probabilities = evaluation.run_arrays(run.predictions, run.labels)
+    assert summary["ece"] == pytest.approx(calibration.expected_calibration_error(probabilities, targets), abs=1e-4)
+    raw = evaluation.uncalibrated(run)
+    first = raw["fold"] == 0
+    columns = [runs.probability_column(label) for label in run.labels]
+    np.testing.assert_allclose(calibration.with_temperature(raw.loc[first, columns].to_numpy(), run.folds[0]["temperature"]),
+                               run.predictions.loc[first, columns].to_numpy(), atol=1e-9)
+    assert summary["temperatures"] == [fold["temperature"] for fold in run.folds]
