@@ -28,7 +28,7 @@ REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
 PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
-PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar -p DATASET $(DATASET)
+PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@echo ">> creating $(VENV) from requirements.lock"
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (ser-report)" >/dev/null
 	@touch $@
@@ -61,11 +61,14 @@ $(PARAMS): FORCE
 	@echo '$(PARAMS_TEXT)' | cmp -s - $@ || echo '$(PARAMS_TEXT)' > $@
 
 # Each notebook is executed to a temporary file and renamed on success: a failed run stops
-# the build with the cell's error and leaves <name>.failed.ipynb to inspect.
+# the build with the cell's error and leaves <name>.failed.ipynb to inspect. The terminal shows
+# each stage's name and time; the notebooks' own output goes into the executed notebooks.
 define execute
 	@echo ">> $(1)"
-	$(PAPERMILL) $(2) notebooks/$(1).ipynb $(REPORT_DIR)/$(1).failed.ipynb
-	@mv $(REPORT_DIR)/$(1).failed.ipynb $(REPORT_DIR)/$(1).ipynb
+	@start=$$(date +%s) && \
+	$(PAPERMILL) $(2) notebooks/$(1).ipynb $(REPORT_DIR)/$(1).failed.ipynb && \
+	mv $(REPORT_DIR)/$(1).failed.ipynb $(REPORT_DIR)/$(1).ipynb && \
+	echo "   $(1): $$(( $$(date +%s) - start )) s"
 endef
 
 # What each notebook reads and writes, so that make re-runs exactly the stale stages:
@@ -113,11 +116,12 @@ accuracy: $(STAMP) ## leaderboard: every model under every protocol over all fol
 	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
 		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),)
 
-bench: $(STAMP) ## benchmark feature extraction and prediction speed
-	$(PY) benchmarks/bench.py
+bench: $(STAMP) ## time `ser predict` cold start, warm latency and feature extraction (BENCH_ARGS="--parts cold")
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
+# Containers often run as root, which Jupyter refuses unless told.
 lab: $(STAMP) ## open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean: ## remove generated reports and models (keeps the corpus and the venv)
 	rm -rf reports/synthetic reports/ravdess models/synthetic models/ravdess data/interim data/processed

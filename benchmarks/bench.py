@@ -1,16 +1,23 @@
-"""Benchmark: the seed's sequential feature loop against this project's extraction, and prediction latency.
+"""Benchmark: ``ser predict`` as a user runs it, prediction latency, and feature extraction.
 
-Run with ``make bench`` (builds the synthetic corpus if needed). Prints milliseconds per
-file for the seed's loop, the project's parallel extraction of the same legacy feature
-and of the default features, the cached re-run, and the latency of predicting one clip.
+Run with ``make bench`` (after ``make report``, which trains the models). Prints
+
+- cold start: wall seconds and peak memory of ``ser predict ONE.wav --model M`` in a new
+  process (median of ``--repeats-cold`` runs), per model;
+- warm latency: milliseconds to predict one clip from its file with a loaded model;
+- extraction: milliseconds per file for the seed's sequential loop and this project's
+  parallel, cached extraction.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -57,32 +64,73 @@ def bench_extraction(table, seed_files: int) -> None:
                   f"{'' if result.from_cache is False else ' (unexpected cache hit)'}")
 
 
-def bench_prediction(table, model_dir, repeats: int) -> None:
+def cold_start(model_dir: Path, clip: str) -> tuple[float, float]:
+    """(wall seconds, peak resident MB) of one ``ser predict`` process, start to answer."""
+    command = [str(Path(sys.executable).with_name("ser")), "predict", clip, "--model", str(model_dir)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    process.stderr.close()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def bench_cold_start(model_dirs: dict[str, Path], clip: str, repeats: int) -> None:
+    """Median wall time and peak memory of a fresh ``ser predict`` per model (the first run warms the disk cache)."""
+    for name, model_dir in model_dirs.items():
+        cold_start(model_dir, clip)
+        runs = [cold_start(model_dir, clip) for _ in range(repeats)]
+        seconds, megabytes = np.median([r[0] for r in runs]), max(r[1] for r in runs)
+        print(f"cold start, ser predict one clip with {name:9s}: {seconds:5.2f} s wall (median of {repeats}), "
+              f"peak {megabytes:5.0f} MB")
+
+
+def bench_prediction(model_dirs: dict[str, Path], clip: str, repeats: int) -> None:
     """Latency of predicting one clip from its file with a loaded model (median of ``repeats``)."""
     from ser_utils import models, prediction
 
-    if not (model_dir / "metadata.json").exists():
-        print(f"prediction: skipped, no trained model in {model_dir} (run `make report` first)")
-        return
-    model = models.load_model(model_dir)
-    path = table["path"].iloc[0]
-    prediction.predict_file(model, path)  # warm-up: graph tracing
-    latencies = [timed(prediction.predict_file, model, path)[1] * 1000 for _ in range(repeats)]
-    print(f"prediction of one clip with a loaded {model.name} model: median {np.median(latencies):.1f} ms, "
-          f"p90 {np.percentile(latencies, 90):.1f} ms over {repeats} runs")
+    for name, model_dir in model_dirs.items():
+        model = models.load_model(model_dir)
+        prediction.predict_file(model, clip)  # warm-up: graph tracing, numba compilation
+        latencies = [timed(prediction.predict_file, model, clip)[1] * 1000 for _ in range(repeats)]
+        print(f"warm prediction of one clip with a loaded {name:9s} ({type(model).__name__}): "
+              f"median {np.median(latencies):6.1f} ms, p90 {np.percentile(latencies, 90):6.1f} ms over {repeats} runs")
+
+
+def trained_models(dataset: str, names: list[str]) -> dict[str, Path]:
+    """The speaker-protocol model folders of ``names`` that ``make report`` has trained (others are reported)."""
+    found = {}
+    for name in names:
+        model_dir = config.run_dir(dataset, name, "speaker")
+        if (model_dir / "metadata.json").exists():
+            found[name] = model_dir
+        else:
+            print(f"{name}: skipped, no trained model in {model_dir} (run `make report` first)")
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="cold,warm,extraction", help="comma-separated: cold, warm, extraction")
+    parser.add_argument("--models", default="svm,ensemble,cnn", help="models timed for cold start and latency")
     parser.add_argument("--seed-files", type=int, default=240, help="files timed with the slow seed loop")
-    parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--model", default=config.run_dir("synthetic", "cnn", "speaker"))
+    parser.add_argument("--repeats", type=int, default=50, help="warm predictions timed per model")
+    parser.add_argument("--repeats-cold", type=int, default=5, help="fresh processes timed per model")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     dataset = datasets.resolve_dataset("synthetic")
     table, _ = corpus.scan_corpus(dataset.path)  # all 1440 clips, every emotion
     print(f"{len(table)} clips of the {dataset.label}; {os.cpu_count()} cores")
-    bench_extraction(table, args.seed_files)
-    bench_prediction(table, config.Path(args.model), args.repeats)
+    clip = str(table["path"].iloc[0])
+    model_dirs = trained_models(dataset.name, args.models.split(","))
+    if "cold" in parts:
+        bench_cold_start(model_dirs, clip, args.repeats_cold)
+    if "warm" in parts:
+        bench_prediction(model_dirs, clip, args.repeats)
+    if "extraction" in parts:
+        bench_extraction(table, args.seed_files)
 
 
 if __name__ == "__main__":

@@ -56,10 +56,16 @@ def load_audio(
         raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
     samples = samples.mean(axis=1)
     check_audio(samples, native_rate, path, whole_file=offset == 0 and duration is None)
-    if sample_rate is not None and sample_rate != native_rate:
-        samples = librosa.resample(samples, orig_sr=native_rate, target_sr=sample_rate, res_type=res_type)
-        native_rate = sample_rate
-    return samples.astype(np.float32, copy=False), native_rate
+    if sample_rate is None:
+        return samples, native_rate
+    return resample(samples, native_rate, sample_rate, res_type=res_type), sample_rate
+
+
+def resample(samples: np.ndarray, rate: int, target_rate: int, *, res_type: str = "soxr_hq") -> np.ndarray:
+    """``samples`` at ``rate`` Hz converted to ``target_rate`` Hz (float32; unchanged when the rates agree)."""
+    if rate != target_rate:
+        samples = librosa.resample(samples, orig_sr=rate, target_sr=target_rate, res_type=res_type)
+    return samples.astype(np.float32, copy=False)
 
 
 def check_audio(samples: np.ndarray, sample_rate: int, path: str | Path, *, whole_file: bool = True) -> None:

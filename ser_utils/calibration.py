@@ -67,7 +67,11 @@ def reliability_bins(probabilities: np.ndarray, targets: np.ndarray, n_bins: int
 
 def expected_calibration_error(probabilities: np.ndarray, targets: np.ndarray, n_bins: int = N_BINS) -> float:
     """ECE: the clip-weighted mean gap between confidence and accuracy over the reliability bins."""
-    bins = reliability_bins(probabilities, targets, n_bins)
+    return ece_of_bins(reliability_bins(probabilities, targets, n_bins))
+
+
+def ece_of_bins(bins: pd.DataFrame) -> float:
+    """The expected calibration error of a :func:`reliability_bins` table."""
     if bins.empty:
         return float("nan")
     return float(np.sum(bins["clips"] * (bins["confidence"] - bins["accuracy"]).abs()) / bins["clips"].sum())

@@ -1,7 +1,7 @@
 """The ``ser`` command: build the corpus, predict files, assemble the report.
 
     ser data [--out DIR] [--seed N]
-    ser predict FILE... [--model DIR] [--json] [--radar PNG]
+    ser predict FILE_OR_DIR... [--model DIR] [--csv FILE] [--json [FILE]] [--radar PNG] [--force]
     ser report [--dataset NAME]
 """
 
@@ -25,36 +25,158 @@ def _data(args) -> int:
     return 0
 
 
-def _predict(args) -> int:
-    """Predict each file; bad files are reported on stderr and make the exit status non-zero."""
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+#: Files read and predicted together (one pass of each model per batch).
+PREDICT_BATCH = 32
+
+
+def audio_files(paths: list[Path]) -> list[Path]:
+    """The files named, and every audio file (WAV/FLAC/OGG, any case) under the folders named, in order.
+
+    A name that is neither an existing file nor a folder is kept, to be reported as bad input.
+    """
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def default_model() -> Path:
+    """The ensemble that `make report` trained: on real RAVDESS if there is one, else on the synthetic corpus."""
+    candidates = [config.run_dir(dataset, "ensemble", "speaker") for dataset in ("ravdess", "synthetic")]
+    return next((path for path in candidates if (path / "metadata.json").exists()), candidates[-1])
+
+
+def _refuse_overwrite(paths: list[Path | None], force: bool) -> str | None:
+    """Why one of the output ``paths`` cannot be written (exists without --force, folder missing), or None."""
+    for path in paths:
+        if path is None or str(path) == "-":
+            continue
+        path = Path(path)
+        if path.is_dir():
+            return f"{path}: is a folder; give a file name"
+        if path.exists() and not force:
+            return f"{path}: already exists; use --force to replace it"
+        if not path.parent.is_dir():
+            return f"{path.parent}: no such folder for {path.name}"
+    return None
+
+
+def predict_batches(model, files: list[Path], *, progress: bool):
+    """Yield (path, Prediction or None, error or None) for every file, predicted a batch at a time.
+
+    A file that cannot be read or predicted yields its error; the others are unaffected.
+    """
     from tqdm import tqdm
 
     from .audio import AudioError
-    from .models import load_model
-    from .prediction import predict_file
+    from .models import ModelMismatch
+    from .prediction import predict_many, read_clip
 
+    with tqdm(total=len(files), desc="predicting", unit="file", disable=None if progress else True,
+              file=sys.stderr) as bar:
+        for first in range(0, len(files), PREDICT_BATCH):
+            readable = []
+            for path in files[first : first + PREDICT_BATCH]:
+                try:
+                    readable.append((path, *read_clip(model, path)))
+                except (AudioError, OSError) as error:
+                    yield path, None, _reason(path, error)
+            try:
+                results = predict_many(model, [s for _, s, _ in readable], paths=[str(p) for p, _, _ in readable],
+                                       extra_warnings=[w for _, _, w in readable])
+                yield from ((result.path, result, None) for result in results)
+            except (ModelMismatch, ValueError) as error:
+                yield from ((path, None, f"{path}: {error}") for path, _, _ in readable)
+            bar.update(min(PREDICT_BATCH, len(files) - first))
+
+
+def _reason(path: Path, error: Exception) -> str:
+    """A one-line error naming the file (OS errors carry their own wording)."""
+    if isinstance(error, OSError) and not str(error).startswith(str(path)):
+        return f"{path}: {error.strerror or error}"
+    return str(error)
+
+
+def _predict(args) -> int:
+    """Predict every file; bad files are listed on stderr, kept out of the answers, and make the exit status 2."""
+    from .models import load_model
+    from .prediction import model_warnings
+
+    problem = _refuse_overwrite([args.csv, args.json, args.radar], args.force)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.model = args.model or default_model()
     try:
         model = load_model(args.model)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    results, failures = [], 0
-    for path in tqdm(args.files, desc="predicting", unit="file", disable=len(args.files) < 2 or args.json):
-        try:
-            results.append(predict_file(model, path))
-        except AudioError as error:
+    corpus = model.metadata.get("dataset", {}).get("label", "an unknown corpus")
+    print(f"model {args.model} ({model.name}, trained on {corpus})", file=sys.stderr)
+    for warning in model_warnings(model):
+        print(f"warning: {warning}", file=sys.stderr)
+    files = audio_files(args.files)
+    if not files:
+        print(f"error: no audio files (WAV/FLAC/OGG) in {', '.join(map(str, args.files))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    results, failures = [], []
+    for path, result, error in predict_batches(model, files, progress=len(files) > 1):
+        if error:
+            failures.append({"path": str(path), "error": error})
             print(f"error: {error}", file=sys.stderr)
-            failures += 1
+        else:
+            results.append(result)
+            if args.json != "-":
+                print(f"{result.path}: {result.describe()}")
+    _write_outputs(args, model, results, failures)
+    if len(files) > 1:
+        print(f"{len(results)} file(s) predicted, {len(failures)} skipped", file=sys.stderr)
+    return EXIT_BAD_INPUT if failures else 0
+
+
+def _write_outputs(args, model, results, failures) -> None:
+    """The --json, --csv and --radar outputs (each written whole, or not at all)."""
+    from .prediction import model_warnings
+    from .storage import atomic_path
+
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2))
-    else:
-        for result in results:
-            summary = result.to_dict()
-            gender = f", gender {summary['gender']} ({summary['gender_probability']:.2f})" if "gender" in summary else ""
-            print(f"{result.path}: {summary['label']}{gender}")
+        document = {"model": {"path": str(args.model), "name": model.name,
+                              "corpus": model.metadata.get("dataset", {}).get("label", "unknown"),
+                              "warnings": model_warnings(model)},
+                    "predictions": [r.to_dict() for r in results], "failures": failures}
+        if args.json == "-":
+            print(json.dumps(document, indent=2))
+        else:
+            with atomic_path(args.json) as tmp:
+                tmp.write_text(json.dumps(document, indent=2) + "\n")
+            print(f"predictions written to {args.json}", file=sys.stderr)
+    if args.csv:
+        with atomic_path(args.csv) as tmp:
+            prediction_table(results, failures, model.labels).to_csv(tmp, index=False)
+        print(f"predictions written to {args.csv}", file=sys.stderr)
     if args.radar and results:
         _save_radar(results[0], model, args.radar)
-    return EXIT_BAD_INPUT if failures else 0
+
+
+def prediction_table(results, failures: list[dict], labels: list[str]):
+    """One row per file: the answer and its warnings, or the error that skipped it; a probability column per class."""
+    import pandas as pd
+
+    rows = []
+    for result in results:
+        answer = result.to_dict()
+        rows.append({key: answer.get(key) for key in ("path", "label", "probability", "gender", "gender_probability",
+                                                      "emotion")}
+                    | {"warnings": "; ".join(result.warnings), "error": ""}
+                    | {f"p_{label}": answer["probabilities"][label] for label in labels})
+    rows += [{"path": failure["path"], "error": failure["error"]} for failure in failures]
+    columns = ["path", "label", "probability", "gender", "gender_probability", "emotion", "warnings", "error"]
+    return pd.DataFrame(rows, columns=columns + [f"p_{label}" for label in labels])
 
 
 def _save_radar(result, model, path) -> None:
@@ -63,6 +185,7 @@ def _save_radar(result, model, path) -> None:
 
     matplotlib.use("Agg")
     from . import plots
+    from .storage import atomic_path
 
     if result.gender is None:
         print("warning: no radar chart; the model's labels carry no gender", file=sys.stderr)
@@ -70,7 +193,8 @@ def _save_radar(result, model, path) -> None:
     polygons, emotions = result.emotions_by_gender()
     caption = f"model {model.name} ({model.metadata.get('dataset', {}).get('label', 'unknown corpus')})"
     figure = plots.radar(polygons, emotions, result.gender[0], f"Emotion probabilities: {Path(result.path).name}", caption)
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format="png")
     print(f"radar chart written to {path}", file=sys.stderr)
 
 
@@ -91,12 +215,15 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--out", default=config.SYNTHETIC_DIR, type=Path)
     data.add_argument("--seed", default=config.DEFAULT_SEED, type=int)
     data.set_defaults(run=_data)
-    predict = commands.add_parser("predict", help="predict emotion and gender of audio files")
-    predict.add_argument("files", nargs="+", help="audio files (WAV/FLAC/OGG, any rate, any length)")
-    predict.add_argument("--model", default=config.run_dir("synthetic", "ensemble", "speaker"), type=Path,
-                         help="trained model folder (default: %(default)s)")
-    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict = commands.add_parser("predict", help="predict emotion and gender of audio files and folders")
+    predict.add_argument("files", nargs="+", type=Path,
+                         help="audio files (WAV/FLAC/OGG, any rate, any length) or folders (searched recursively)")
+    predict.add_argument("--model", type=Path, help="trained model folder (default: the ensemble trained by `make "
+                         "report`, on RAVDESS if it was run on it, else on the synthetic corpus)")
+    predict.add_argument("--csv", type=Path, help="write a table of the answers (one row per file) to this CSV file")
+    predict.add_argument("--json", nargs="?", const="-", help="print JSON instead of text, or write it to this file")
     predict.add_argument("--radar", type=Path, help="write the first file's radar chart to this PNG")
+    predict.add_argument("--force", action="store_true", help="replace output files that already exist")
     predict.set_defaults(run=_predict)
     report = commands.add_parser("report", help="assemble the HTML reports from executed notebooks")
     report.add_argument("--dataset", default="synthetic")

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from . import config
-from .calibration import expected_calibration_error, with_temperature
+from .calibration import ece_of_bins, reliability_bins, with_temperature
 from .protocols import PROTOCOLS
 from .runs import probability_column
 from .storage import read_json, write_json
@@ -35,6 +35,24 @@ def gender_decision(probabilities: np.ndarray, labels: list[str]) -> tuple[np.nd
     return np.array(config.GENDERS)[winner], sums[np.arange(len(sums)), winner]
 
 
+def decide(probabilities: np.ndarray, labels: list[str]) -> np.ndarray:
+    """The predicted class of each row: for ``gender_emotion`` labels the seed's rule (decide the gender
+    by summed probability, then the most probable emotion of that gender), else the most probable class.
+
+    So the printed class never contradicts the gender decision, and every metric scores what is printed.
+    """
+    probabilities = np.asarray(probabilities)
+    columns = gender_split(labels)
+    if not columns:
+        return probabilities.argmax(axis=1)
+    gender, _ = gender_decision(probabilities, labels)
+    candidates = np.full(probabilities.shape, -np.inf)
+    for name, indices in columns.items():
+        rows = gender == name
+        candidates[np.ix_(rows, indices)] = probabilities[np.ix_(rows, indices)]
+    return candidates.argmax(axis=1)
+
+
 def emotion_probabilities(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
     """Sum ``gender_emotion`` probabilities over gender: (rows x emotions, emotion names)."""
     emotions = sorted({label.split("_", 1)[1] for label in labels})
@@ -56,7 +74,7 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels
     """Accuracy, micro and macro precision/recall/F1, UAR, micro/macro ROC AUC, and for
     ``gender_emotion`` labels the gender accuracy (seed's rule) and 5-class emotion accuracy."""
     y_true = np.asarray(y_true)
-    y_pred = probabilities.argmax(axis=1)
+    y_pred = decide(probabilities, labels)
     class_ids = list(range(len(labels)))
     result = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
     for average in ("micro", "macro"):
@@ -86,7 +104,7 @@ def per_class_auc(y_true: np.ndarray, probabilities: np.ndarray, labels: list[st
 
 def per_class_report(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> pd.DataFrame:
     """Precision, recall, F1, support and ROC AUC of every class."""
-    report = skm.classification_report(np.asarray(y_true), probabilities.argmax(axis=1), labels=list(range(len(labels))),
+    report = skm.classification_report(np.asarray(y_true), decide(probabilities, labels), labels=list(range(len(labels))),
                                        target_names=labels, output_dict=True, zero_division=0)
     frame = pd.DataFrame(report).T.loc[labels]
     frame["support"] = frame["support"].astype(int)
@@ -119,13 +137,19 @@ def uncalibrated(run) -> pd.DataFrame:
     return raw
 
 
+def calibration_bins(run) -> dict[str, pd.DataFrame]:
+    """Reliability bins over all test folds pooled: before calibration, and as predicted (calibrated)."""
+    def bins(predictions):
+        targets, probabilities = run_arrays(predictions, run.labels)
+        return reliability_bins(probabilities, targets)
+
+    return {"before calibration": bins(uncalibrated(run)), "calibrated (as predicted)": bins(run.predictions)}
+
+
 def calibration_summary(run) -> dict:
     """Expected calibration error over all test folds pooled, as predicted and before calibration, and the temperatures."""
-    def ece(predictions):
-        targets, probabilities = run_arrays(predictions, run.labels)
-        return round(expected_calibration_error(probabilities, targets), 4)
-
-    return {"ece": ece(run.predictions), "ece_uncalibrated": ece(uncalibrated(run)),
+    before, after = (ece_of_bins(table) for table in calibration_bins(run).values())
+    return {"ece": round(after, 4), "ece_uncalibrated": round(before, 4),
             "temperatures": [fold.get("temperature", 1.0) for fold in run.folds]}
 
 

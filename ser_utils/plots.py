@@ -11,7 +11,8 @@ import seaborn as sns
 from sklearn import metrics as skm
 
 from . import config
-from .evaluation import roc_auc_ovr
+from .calibration import ece_of_bins
+from .evaluation import decide, roc_auc_ovr
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -132,8 +133,8 @@ def training_curves(histories: dict[str, dict], caption: str) -> plt.Figure:
 
 
 def confusion(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
-    """Row-normalised confusion matrix heatmap (recall on the diagonal)."""
-    matrix = skm.confusion_matrix(y_true, probabilities.argmax(axis=1), labels=range(len(labels)), normalize="true")
+    """Row-normalised confusion matrix heatmap (recall on the diagonal); classes decided as ``ser predict`` does."""
+    matrix = skm.confusion_matrix(y_true, decide(probabilities, labels), labels=range(len(labels)), normalize="true")
     fig, ax = plt.subplots(figsize=(8.5, 7))
     sns.heatmap(matrix, annot=True, fmt=".2f", cmap="Blues", xticklabels=labels, yticklabels=labels, ax=ax,
                 vmin=0, vmax=1, cbar_kws={"label": "fraction of the true class"}, annot_kws={"size": 8})
@@ -181,20 +182,29 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, cha
 
 def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], winner: str, title: str,
           caption: str) -> plt.Figure:
-    """Radar chart of emotion probabilities, one polygon per gender, the winning gender highlighted."""
+    """Radar chart on a fixed 0-1 scale: each gender's emotion probabilities given that gender (so both stay
+    visible however sure the gender decision is), the decided gender solid with its values printed."""
     angles = np.linspace(0, 2 * np.pi, len(emotions), endpoint=False)
     closed = np.append(angles, angles[0])
     fig, ax = plt.subplots(figsize=(6.5, 6.5), subplot_kw={"projection": "polar"})
     for gender, values in emotion_probabilities.items():
         is_winner = gender == winner
-        ring = np.append(values, values[0])
-        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1, linestyle="-" if is_winner else "--",
-                label=f"{gender}{' (decision)' if is_winner else ''}")
-        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.05)
+        total = float(values.sum())
+        given = values / total if total > 0 else values
+        ring = np.append(given, given[0])
+        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1.2, linestyle="-" if is_winner else "--",
+                label=f"{gender}: P(gender) = {total:.2f}{' (decision)' if is_winner else ''}")
+        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.08)
+        if is_winner:
+            for angle, value in zip(angles, given):
+                ax.annotate(f"{value:.2f}", (angle, value), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=9, fontweight="bold")
     ax.set_xticks(angles, emotions)
-    ax.set_ylim(0, max(0.05, max(v.max() for v in emotion_probabilities.values()) * 1.1))
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["0.25", "0.5", "0.75", "1"], fontsize=7)
     ax.set_title(title, pad=20)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
+    fig.legend(loc="lower center", ncol=2, fontsize=8, title="P(emotion | gender)", title_fontsize=8)
+    fig.subplots_adjust(bottom=0.14)
     return stamp(fig, caption)
 
 
@@ -260,4 +270,23 @@ def frame_and_window(frame: np.ndarray, window: np.ndarray, sample_rate: int, ca
     for ax, values, title in zip(axes, (frame, window, frame * window), ("frame", "Hann window", "windowed frame")):
         ax.plot(milliseconds, values, linewidth=0.8)
         ax.set(title=title, xlabel="time within frame (ms)", ylabel="amplitude")
+    return stamp(fig, caption)
+
+
+def reliability(bins: dict[str, pd.DataFrame], title: str, caption: str) -> plt.Figure:
+    """Reliability diagram: accuracy against confidence per bin (marker area ∝ clips), one line per variant.
+
+    ``bins`` maps a variant's name to :func:`ser_utils.calibration.reliability_bins`; a calibrated
+    model's points lie on the diagonal.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    for (name, table), marker in zip(bins.items(), ("o", "s", "^")):
+        sizes = 400 * table["clips"] / table["clips"].sum()
+        ax.plot(table["confidence"], table["accuracy"], marker=marker, linewidth=1.5, markersize=0,
+                label=f"{name} (ECE {ece_of_bins(table):.3f})")
+        ax.scatter(table["confidence"], table["accuracy"], s=sizes, marker=marker, alpha=0.6)
+    ax.set(title=title, xlabel="confidence (top class probability), 10 bins", ylabel="accuracy in the bin",
+           xlim=(0, 1), ylim=(0, 1), aspect="equal")
+    ax.legend(loc="upper left", fontsize=8)
     return stamp(fig, caption)

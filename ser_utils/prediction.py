@@ -8,29 +8,45 @@ a window) whose probabilities are averaged; an ensemble averages its members.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio, speech_bounds
-from .evaluation import emotion_probabilities, gender_decision, gender_split
+from .audio import audio_info, load_audio, resample, speech_bounds
+from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model
+
+#: Less speech than this (after trimming silence) gives unreliable answers (notebook 05's length study).
+MIN_SPEECH_S = 1.0
+#: Speech quieter than this (RMS, dBFS) is below 99 % of RAVDESS clips (median -38 dBFS).
+LOW_LEVEL_DBFS = -60.0
+#: A clip with more than this fraction of samples at full scale is clipped.
+CLIPPED_FRACTION = 0.001
+#: Recordings below this rate lack part of the band the models read (they work at 16 kHz).
+MIN_SAMPLE_RATE = 16000
+
 
 @dataclass
 class Prediction:
-    """What a model says about one clip."""
+    """What a model says about one clip, and what the user should know before trusting it."""
 
     path: str
     labels: list[str]
     probabilities: np.ndarray
     window_starts: np.ndarray
     window_probabilities: np.ndarray
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        """The most probable class."""
-        return self.labels[int(self.probabilities.argmax())]
+        """The predicted class, decided as in evaluation (:func:`~ser_utils.evaluation.decide`)."""
+        return self.labels[int(decide(self.probabilities[None, :], self.labels)[0])]
+
+    @property
+    def probability(self) -> float:
+        """The probability of :attr:`label`."""
+        return float(self.probabilities[self.labels.index(self.label)])
 
     @property
     def gender(self) -> tuple[str, float] | None:
@@ -41,11 +57,11 @@ class Prediction:
         return str(gender[0]), float(total[0])
 
     def describe(self) -> str:
-        """One line: the most probable class, and the seed's gender decision when labels carry gender."""
-        if self.gender is None:
-            return f"{self.label} ({self.probabilities.max():.2f})"
-        gender, total = self.gender
-        return f"{self.label} ({self.probabilities.max():.2f}); gender {gender} (summed probability {total:.2f})"
+        """One line: the class and its probability, the gender decision and its probability, any warnings."""
+        text = f"{self.label} ({self.probability:.2f})"
+        if self.gender is not None:
+            text += f"; gender {self.gender[0]} ({self.gender[1]:.2f})"
+        return text + "".join(f" [warning: {warning}]" for warning in self.warnings)
 
     def emotions_by_gender(self) -> tuple[dict[str, np.ndarray], list[str]]:
         """Each gender's emotion probabilities (the radar chart's polygons) and the emotion order."""
@@ -54,24 +70,66 @@ class Prediction:
         return {g: self.probabilities[idx] for g, idx in columns.items()}, emotions
 
     def to_dict(self) -> dict:
-        """JSON-able summary: label, probabilities, gender decision, emotion, window count."""
-        result = {
-            "path": self.path, "label": self.label,
-            "probabilities": {label: round(float(p), 4) for label, p in zip(self.labels, self.probabilities)},
-            "windows": int(len(self.window_starts)),
-        }
+        """JSON-able summary: label and its probability, gender decision, every class's probability, warnings."""
+        result = {"path": self.path, "label": self.label, "probability": round(self.probability, 4)}
         if self.gender is not None:
             summed, emotions = emotion_probabilities(self.probabilities[None, :], self.labels)
             result |= {"gender": self.gender[0], "gender_probability": round(self.gender[1], 4),
-                       "emotion": emotions[int(summed.argmax())]}
-        return result
+                       "emotion": self.label.split("_", 1)[1],
+                       "emotion_probabilities": {e: round(float(p), 4) for e, p in zip(emotions, summed[0])}}
+        return result | {
+            "probabilities": {label: round(float(p), 4) for label, p in zip(self.labels, self.probabilities)},
+            "windows": int(len(self.window_starts)), "warnings": list(self.warnings),
+        }
 
 
-def predict_many(model: Model, clips: list[np.ndarray], *, paths: list[str] | None = None) -> list[Prediction]:
+def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
+    """Warnings about a clip's speech: too short after trimming, too quiet."""
+    start, stop = speech_bounds(samples)
+    warnings = []
+    if (stop - start) / sample_rate < MIN_SPEECH_S:
+        warnings.append(f"only {(stop - start) / sample_rate:.2f} s of speech after trimming silence "
+                        f"(under {MIN_SPEECH_S:g} s answers are unreliable)")
+    level = 20 * np.log10(np.sqrt(np.mean(samples[start:stop] ** 2)) + 1e-12)
+    if level < LOW_LEVEL_DBFS:
+        warnings.append(f"very low level (speech at {level:.0f} dBFS, quieter than the training recordings)")
+    return warnings
+
+
+def recording_warnings(native: np.ndarray, native_rate: int) -> list[str]:
+    """Warnings about how a file was recorded: clipped, or sampled below the models' rate."""
+    warnings = []
+    clipped = float(np.mean(np.abs(native) >= 0.999))
+    if clipped > CLIPPED_FRACTION:
+        warnings.append(f"clipped ({100 * clipped:.1f} % of samples at full scale)")
+    if native_rate < MIN_SAMPLE_RATE:
+        warnings.append(f"sampled at {native_rate} Hz: the band above {native_rate // 2} Hz that the model reads is missing")
+    return warnings
+
+
+def model_warnings(model: Model) -> list[str]:
+    """Warnings about the model itself: trained on synthetic speech, or never tested on unseen speakers."""
+    warnings = []
+    dataset = model.metadata.get("dataset", {})
+    if dataset.get("synthetic"):
+        warnings.append("the model was trained on synthetic speech: its answers are not meaningful for real voices")
+    elif not dataset:
+        warnings.append("the model does not record which corpus it was trained on")
+    if model.metadata.get("protocol") == "random":
+        warnings.append("the model was evaluated only under the random split (its test speakers were also "
+                        "training speakers): its accuracy on a new voice is unknown")
+    return warnings
+
+
+def predict_many(model: Model, clips: list[np.ndarray], *, paths: list[str] | None = None,
+                 extra_warnings: list[list[str]] | None = None) -> list[Prediction]:
     """Predict several in-memory clips (mono, at ``model.sample_rate``) in one batch."""
     paths = paths or ["<samples>"] * len(clips)
-    return [Prediction(path, model.labels, probabilities.mean(axis=0), starts, probabilities)
-            for path, (starts, probabilities) in zip(paths, model.predict_clips(clips))]
+    extra_warnings = extra_warnings or [[] for _ in clips]
+    return [Prediction(path, model.labels, probabilities.mean(axis=0), starts, probabilities,
+                       extra + signal_warnings(samples, model.sample_rate))
+            for path, samples, extra, (starts, probabilities)
+            in zip(paths, clips, extra_warnings, model.predict_clips(clips))]
 
 
 def predict_samples(model: Model, samples: np.ndarray, *, path: str = "<samples>") -> Prediction:
@@ -79,10 +137,20 @@ def predict_samples(model: Model, samples: np.ndarray, *, path: str = "<samples>
     return predict_many(model, [samples], paths=[path])[0]
 
 
+def read_clip(model: Model, path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """A file's samples at the model's rate, and the warnings about its recording (clipping, low rate).
+
+    Raises :class:`~ser_utils.audio.AudioError` naming the file if it cannot be used.
+    """
+    audio_info(path)  # a clear error for folders, pipes, unreadable and empty files
+    native, native_rate = load_audio(path)
+    return resample(native, native_rate, model.sample_rate, res_type=model.res_type), recording_warnings(native, native_rate)
+
+
 def predict_file(model: Model, path: str | Path) -> Prediction:
     """Predict one audio file of any length, rate, channel count or format (WAV/FLAC/OGG)."""
-    samples, _ = load_audio(path, sample_rate=model.sample_rate, res_type=model.res_type)
-    return predict_samples(model, samples, path=str(path))
+    samples, warnings = read_clip(model, path)
+    return predict_many(model, [samples], paths=[str(path)], extra_warnings=[warnings])[0]
 
 
 def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -58,11 +58,14 @@ def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
     model, test_data, _ = fitted(name, **FAST[name])
     model.metadata = {"note": "toy"}
     model.save(tmp_path / "run")
-    loaded = models.load_model(tmp_path / "run")
+    loaded = models.load_model(tmp_path / "run", runtime="native")
     assert type(loaded) is type(model) and loaded.labels == toy_labels(name) and loaded.recipe == model.recipe
     np.testing.assert_allclose(loaded.predict_proba(test_data), model.predict_proba(test_data), atol=1e-6)
     assert loaded.metadata["note"] == "toy" and loaded.params == json.loads(json.dumps(model.params))
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
+    fast = models.load_model(tmp_path / "run")  # networks: their ONNX copy
+    assert fast.name == name and (type(fast).__name__ == "OnnxNetwork") == (name in ("cnn", "seed_cnn"))
+    np.testing.assert_allclose(fast.predict_proba(test_data), model.predict_proba(test_data), atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["svm", "egemaps_lr", "cnn", "ensemble", "svm_factorised"])  # compare_lr: 10 of 6373 toy features carry signal

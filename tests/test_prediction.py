@@ -94,9 +94,106 @@ def test_cli_predicts_json_and_radar(svm_run, mini_table, tmp_path, capsys):
     paths = list(mini_table["path"][:2])
     assert cli.main(["predict", *paths, "--model", str(svm_run), "--json", "--radar", str(tmp_path / "r.png")]) == 0
     output = json.loads(capsys.readouterr().out)
-    assert [item["path"] for item in output] == paths
-    assert {"label", "gender", "gender_probability", "emotion", "probabilities"} <= set(output[0])
+    assert [item["path"] for item in output["predictions"]] == paths and output["failures"] == []
+    assert output["model"]["corpus"] == "SYNTHETIC mini"
+    assert {"label", "probability", "gender", "gender_probability", "emotion", "probabilities", "warnings"} \
+        <= set(output["predictions"][0])
     assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+def _corpus_folder(mini_table, tmp_path, write_audio):
+    """A folder tree: two corpus clips at the top, one in a sub-folder with an upper-case suffix, a broken one, a text file."""
+    import shutil
+
+    root = tmp_path / "clips"
+    (root / "sub").mkdir(parents=True)
+    for path in mini_table["path"][:2]:
+        shutil.copy(path, root)
+    shutil.copy(mini_table["path"][2], root / "sub" / "LOUD.WAV")
+    (root / "sub" / "broken.wav").write_bytes(b"not audio")
+    (root / "notes.txt").write_text("not a clip")
+    return root
+
+
+def test_cli_predicts_a_folder_into_csv_and_json_files_and_lists_the_bad_file(svm_run, mini_table, tmp_path,
+                                                                               write_audio, capsys):
+    import pandas as pd
+
+    root = _corpus_folder(mini_table, tmp_path, write_audio)
+    csv_path, json_path = tmp_path / "out.csv", tmp_path / "out.json"
+    status = cli.main(["predict", str(root), "--model", str(svm_run), "--csv", str(csv_path), "--json", str(json_path)])
+    assert status == cli.EXIT_BAD_INPUT  # one bad file, the rest predicted and written
+    assert "broken.wav" in capsys.readouterr().err
+    table = pd.read_csv(csv_path, keep_default_na=False)
+    assert len(table) == 4 and table["error"].astype(bool).sum() == 1
+    answered = table[table["error"] == ""]
+    assert sorted(answered["path"].map(lambda p: p.split("/")[-1])) == sorted(
+        [*mini_table["filename"][:2], "LOUD.WAV"])
+    probabilities = answered[[c for c in table if c.startswith("p_")]].to_numpy(dtype=float)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
+    document = json.loads(json_path.read_text())
+    assert [p["label"] for p in document["predictions"]] == list(answered["label"])
+    assert [f["path"].split("/")[-1] for f in document["failures"]] == ["broken.wav"]
+
+
+def test_cli_never_overwrites_an_output_without_force(svm_run, mini_table, tmp_path, capsys):
+    existing = tmp_path / "out.csv"
+    existing.write_text("the user's own table")
+    arguments = ["predict", mini_table["path"][0], "--model", str(svm_run), "--csv", str(existing)]
+    assert cli.main(arguments) == cli.EXIT_BAD_INPUT
+    assert "--force" in capsys.readouterr().err and existing.read_text() == "the user's own table"
+    assert cli.main([*arguments, "--force"]) == 0 and existing.read_text().startswith("path,label")
+    assert cli.main(["predict", mini_table["path"][0], "--model", str(svm_run), "--radar", str(tmp_path / "no" / "r.png")]) \
+        == cli.EXIT_BAD_INPUT
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_the_printed_class_never_contradicts_the_gender_decision():
+    labels = ["female_angry", "female_calm", "male_angry", "male_calm"]
+    # female_angry is the single most probable class, but the male classes sum to more
+    result = prediction.Prediction("x.wav", labels, np.array([0.40, 0.05, 0.25, 0.30]), np.zeros(1), np.zeros((1, 4)))
+    assert result.gender == ("male", pytest.approx(0.55))
+    assert result.label == "male_calm" and result.probability == pytest.approx(0.30)
+    assert result.to_dict()["emotion"] == "calm"
+    assert result.describe().startswith("male_calm (0.30); gender male (0.55)")
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ("short", "of speech after trimming"),
+    ("quiet", "very low level"),
+    ("clipped", "clipped"),
+    ("8 kHz", "sampled at 8000 Hz"),
+])
+def test_each_recording_problem_is_warned_about(model, clip, write_audio, condition, expected):
+    import librosa
+
+    samples, rate = clip
+    normal = prediction.predict_file(model, write_audio("normal.wav", samples, rate))
+    assert normal.warnings == []
+    start = int(np.argmax(np.abs(samples) > 0.05 * np.abs(samples).max()))
+    variants = {
+        "short": (samples[start : start + int(0.6 * rate)], rate),
+        "quiet": (samples * 10 ** (-45 / 20), rate),
+        "clipped": (np.clip(samples * 20, -1, 1), rate),
+        "8 kHz": (librosa.resample(samples, orig_sr=rate, target_sr=8000), 8000),
+    }
+    result = prediction.predict_file(model, write_audio(f"{condition}.wav", *variants[condition]))
+    assert any(expected in warning for warning in result.warnings), result.warnings
+    assert len(result.warnings) == 1
+
+
+def test_the_model_warns_when_trained_on_synthetic_speech_or_never_tested_on_new_speakers(model):
+    synthetic = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC"}, "protocol": "speaker"}
+    real_random = {"dataset": {"name": "ravdess", "synthetic": False, "label": "RAVDESS"}, "protocol": "random"}
+    real_speaker = real_random | {"protocol": "speaker"}
+    warnings = {}
+    for name, metadata in (("synthetic", synthetic), ("random", real_random), ("fine", real_speaker)):
+        model.metadata, saved = metadata, model.metadata
+        warnings[name] = prediction.model_warnings(model)
+        model.metadata = saved
+    assert len(warnings["synthetic"]) == 1 and "synthetic speech" in warnings["synthetic"][0]
+    assert len(warnings["random"]) == 1 and "random split" in warnings["random"][0]
+    assert warnings["fine"] == []
 
 
 def test_cli_reports_bad_files_and_exits_non_zero(svm_run, mini_table, tmp_path, capsys):

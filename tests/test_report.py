@@ -70,3 +70,14 @@ def test_atomic_path_leaves_nothing_when_writing_fails(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("interrupted")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_notebook_prose_needs_no_math_renderer():
+    """The report is read offline, where MathJax cannot load: formulas are written in plain Unicode."""
+    import re
+
+    inline_tex = re.compile(r"\$[^$\n]+\$")
+    for path in sorted((config.PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                assert not inline_tex.search(cell.source), f"{path.name}: TeX in markdown: {cell.source[:80]!r}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import ClassVar
@@ -101,6 +102,15 @@ class Model:
         """(input shape per clip, number of output classes) of the fitted estimator."""
         raise NotImplementedError
 
+    def _export(self, run_dir: Path) -> dict:
+        """Write other runtimes' copies of the fitted model into ``run_dir``; return {runtime: file}."""
+        return {}
+
+    @classmethod
+    def _saved_hash(cls, metadata: dict) -> str | None:
+        """The SHA-256 that :attr:`weights_file` had when saved (None if not recorded)."""
+        return metadata.get("fingerprint", {}).get("weights_sha256")
+
     # ----------------------------------------------------------------- the interface
 
     @property
@@ -173,10 +183,12 @@ class Model:
         target = run_dir / self.weights_file
         with atomic_path(target) as tmp:
             self._save_weights(tmp)
+        exports = {runtime: {"file": name, "sha256": _sha256(run_dir / name)}
+                   for runtime, name in self._export(run_dir).items()}
         metadata = self.metadata | {
             "model": self.name, "title": self.title, "model_file": self.weights_file, "params": self.params,
             "seed": self.seed, "temperature": self.temperature, "labels": self.labels, "recipe": None if self.recipe is None else self.recipe.to_dict(),
-            "fingerprint": self.fingerprint(target),
+            "fingerprint": self.fingerprint(target), "exports": exports,
         }
         write_json(run_dir / "metadata.json", metadata)
         return run_dir
@@ -190,8 +202,7 @@ class Model:
         model.metadata = metadata
         model.temperature = float(metadata.get("temperature", 1.0))
         weights = run_dir / cls.weights_file
-        expected = metadata.get("fingerprint", {})
-        if expected.get("weights_sha256") not in (None, _sha256(weights)):
+        if cls._saved_hash(metadata) not in (None, _sha256(weights)):
             raise ModelMismatch(f"{weights}: weights file changed since it was saved (hash differs)")
         model._load_weights(weights)
         input_shape, n_outputs = model._io_shapes()
@@ -226,7 +237,7 @@ def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> 
     parts = {}
     for name in names:
         part = load_model(folder / name)
-        if hashes.get(name) != _sha256(folder / name / part.weights_file):
+        if hashes.get(name) != _sha256(folder / name / part.metadata["model_file"]):
             raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
         parts[name] = part
     return parts
@@ -251,17 +262,32 @@ def model_title(name: str) -> str:
     return model_class(name).title
 
 
-def load_model(run_dir: str | Path) -> Model:
-    """Load a model saved by :meth:`Model.save`; nothing else is needed to predict."""
+def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
+    """Load a model saved by :meth:`Model.save`; nothing else is needed to predict.
+
+    ``runtime="auto"`` runs a network from its ONNX copy when ONNX Runtime is installed
+    (no TensorFlow import: a fast start); ``"native"`` loads the framework's own file.
+    """
     run_dir = Path(run_dir)
     metadata_path = run_dir / "metadata.json"
     if not metadata_path.exists():
         raise FileNotFoundError(f"{run_dir}: no metadata.json (is this a trained model folder? see `make report`)")
     try:
         metadata = read_json(metadata_path)
-        family = model_class(metadata["model"])
+        family = _runtime_class(metadata, runtime)
     except (json.JSONDecodeError, KeyError, ValueError) as error:
         raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
     if not (run_dir / family.weights_file).is_file():
         raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
     return family.load(run_dir, metadata)
+
+
+def _runtime_class(metadata: dict, runtime: str) -> type[Model]:
+    """The class that loads a saved model: its family's, or the ONNX runner for an exported network."""
+    if runtime not in ("auto", "native"):
+        raise ValueError(f"unknown runtime {runtime!r}; choose 'auto' or 'native'")
+    if runtime == "auto" and "onnx" in metadata.get("exports", {}) and importlib.util.find_spec("onnxruntime"):
+        from .onnx_network import OnnxNetwork
+
+        return OnnxNetwork
+    return model_class(metadata["model"])

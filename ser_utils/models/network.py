@@ -5,20 +5,47 @@ Importing this module imports Keras (TensorFlow backend); only the network famil
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-# 3 hides TensorFlow's C++ start-up lines (the CUDA probe fails on CPU machines); real errors still raise.
+# 3 hides TensorFlow's C++ log lines once its logger is set up; real errors still raise.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native code writes to file descriptor 2 to /dev/null for the duration.
+
+    TensorFlow's start-up lines (oneDNN notice, "could not find cuda drivers", written
+    before its logger reads TF_CPP_MIN_LOG_LEVEL) read as errors on a CPU machine.
+    Python exceptions are unaffected: they propagate after the descriptor is restored.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
 
 # openSMILE's native library must be loaded before TensorFlow's: loaded after it, the first
 # extractor corrupts the heap ("malloc(): invalid size"), which kills an ensemble's prediction.
 import opensmile  # noqa: E402, F401
-import keras  # noqa: E402
+
+with _native_stderr_silenced():
+    import keras  # noqa: E402
+    import tensorflow  # noqa: E402, F401
 
 from . import Model  # noqa: E402
+from ..storage import atomic_path  # noqa: E402
+from .onnx_network import ONNX_FILE, ONNX_INPUT  # noqa: E402
 
 #: Rows per forward pass when predicting (a direct call: far less overhead than ``Model.predict``).
 PREDICT_BATCH = 256
@@ -73,6 +100,37 @@ class NetworkModel(Model):
     def _load_weights(self, path: Path) -> None:
         self.estimator = keras.saving.load_model(path)
 
+    def _export(self, run_dir: Path) -> dict:
+        """Also write the inference graph as ONNX, so that prediction runs without TensorFlow."""
+        with atomic_path(run_dir / ONNX_FILE) as tmp:
+            export_onnx(self.estimator, tmp, tuple(self.recipe.shape))
+        return {"onnx": ONNX_FILE}
+
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
         return tuple(self.estimator.input_shape[1:]), int(self.estimator.output_shape[-1])
 
+
+
+def export_onnx(estimator, path: Path, input_shape: tuple[int, ...]) -> None:
+    """Write ``estimator``'s inference graph (``training=False``) to ``path`` as ONNX.
+
+    Tensors the graph captures as constants (the normalisation layer's mean and variance)
+    would become extra graph inputs; they are stored in the file as initialisers instead.
+    """
+    import logging
+
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+    from onnx import numpy_helper
+
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    function = tf.function(lambda features: estimator(features, training=False))
+    signature = (tf.TensorSpec((None, *input_shape), tf.float32, name=ONNX_INPUT),)
+    traced = function.get_concrete_function(*signature)
+    captured = {inner.name: outer for outer, inner in zip(traced.captured_inputs, traced.graph.internal_captures)}
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=17)
+    for graph_input in [entry for entry in proto.graph.input if entry.name != ONNX_INPUT]:
+        proto.graph.initializer.append(numpy_helper.from_array(np.asarray(captured[graph_input.name]), graph_input.name))
+        proto.graph.input.remove(graph_input)
+    onnx.save(proto, str(path))
