@@ -48,6 +48,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (ser-report)" >/dev/null
+	@# the kernel logs errors only: its advice about unencrypted local TCP reads as a failure in `make report`
+	$(PY) -c 'import json, pathlib, sys; spec = pathlib.Path(sys.prefix, "share/jupyter/kernels/$(KERNEL)/kernel.json"); \
+		kernel = json.loads(spec.read_text()); kernel["argv"].append("--log-level=ERROR"); spec.write_text(json.dumps(kernel, indent=1))'
 	@touch $@
 
 venv: $(STAMP) ## create or refresh the virtual environment from the lock

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 #: Bins of the reliability diagram and of the expected calibration error.
 N_BINS = 10
@@ -41,6 +40,8 @@ def negative_log_likelihood(probabilities: np.ndarray, targets: np.ndarray) -> f
 
 def fit_temperature(probabilities: np.ndarray, targets: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood of ``targets`` (held-out clips only)."""
+    from scipy.optimize import minimize_scalar  # training only: keeps it out of `ser predict`'s start-up
+
     targets = np.asarray(targets)
     if len(targets) == 0:
         return 1.0

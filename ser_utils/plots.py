@@ -203,8 +203,8 @@ def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], win
     ax.set_ylim(0, 1)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["0.25", "0.5", "0.75", "1"], fontsize=7)
     ax.set_title(title, pad=20)
-    fig.legend(loc="lower center", ncol=2, fontsize=8, title="P(emotion | gender)", title_fontsize=8)
-    fig.subplots_adjust(bottom=0.14)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, title="P(emotion | gender)",
+              title_fontsize=8)
     return stamp(fig, caption)
 
 

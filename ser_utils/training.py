@@ -50,10 +50,10 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
     Each fold holds out validation actors from its training actors (:func:`validation_split`).
-    Networks stop early on them; other families fit on all training rows. Either way the
-    fold's temperature (:mod:`ser_utils.calibration`) is fitted on validation predictions of
-    a model that never saw those actors, so test probabilities are calibrated without
-    touching test speakers. The predictions table carries each tested clip's path, actor,
+    Networks stop early on them; other families fit on all training rows, and a second fit
+    without them predicts them. Those validation predictions calibrate families that
+    :attr:`~ser_utils.models.Model.calibrate` (the fold's temperature, :mod:`ser_utils.calibration`)
+    and the ensemble built from the members' runs, never touching test speakers. The predictions table carries each tested clip's path, actor,
     gender, fold and true label beside its probabilities. The model of the first fold is
     kept as the run's model, with its metadata; under ``speaker-norm`` no model is kept (it
     cannot predict a new speaker's single clip).
@@ -79,7 +79,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         validation = model.predict_proba(features[val_index])
         if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
             model = build().fit(features[train_index], targets[train_index])
-        model.temperature = fit_temperature(validation, targets[val_index])
+        if family.calibrate:
+            model.temperature = fit_temperature(validation, targets[val_index])
         fitted = time.perf_counter()
         probabilities = model.predict_proba(features[test_index])
         predicted = time.perf_counter()
@@ -113,7 +114,7 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     """The ensemble's run from its members' runs under one protocol: probabilities averaged per clip and fold.
 
     Only clips that every member predicted are kept. Each fold's temperature is fitted on
-    the averaged validation predictions of that fold. The run's model is the ensemble of
+    the averaged validation predictions of that fold (an average of models is under-confident). The run's model is the ensemble of
     the members' first-fold models (none under ``speaker-norm``).
     """
     from .models.ensemble import EnsembleModel

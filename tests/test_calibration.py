@@ -47,7 +47,15 @@ def test_temperature_scaling_undoes_a_known_sharpening_and_never_changes_the_ran
     assert calibration.expected_calibration_error(restored, targets) < 0.03
 
 
-def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(stats_with_a_broken_clip):
+@pytest.fixture
+def calibrated_svm(monkeypatch):
+    """The SVM family with calibration switched on (it is off by default: see ``Model.calibrate``)."""
+    from ser_utils.models.svm import SVMModel
+
+    monkeypatch.setattr(SVMModel, "calibrate", True)
+
+
+def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(stats_with_a_broken_clip, calibrated_svm):
     """Relabelling fold 0's test actors changes neither the fold's temperature nor its probabilities."""
     run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
     table = stats_with_a_broken_clip.table.copy()
@@ -63,7 +71,14 @@ def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(sta
     assert run.model.temperature == run.folds[0]["temperature"]
 
 
-def test_the_summary_reports_ece_before_and_after_calibration(stats_with_a_broken_clip):
+def test_families_not_calibrated_keep_their_probabilities(stats_with_a_broken_clip):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
+    assert run.folds[0]["temperature"] == run.model.temperature == 1.0
+    summary = evaluation.calibration_summary(run)
+    assert summary["ece"] == summary["ece_uncalibrated"]
+
+
+def test_the_summary_reports_ece_before_and_after_calibration(stats_with_a_broken_clip, calibrated_svm):
     run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=2, progress=False)
     summary = evaluation.calibration_summary(run)
     targets, probabilities = evaluation.run_arrays(run.predictions, run.labels)

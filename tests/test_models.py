@@ -169,3 +169,26 @@ def test_classical_models_never_import_keras():
             "models.build_model('svm', ['a', 'b']); print('keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_saved_network_predicts_from_its_onnx_copy_without_tensorflow(tmp_path):
+    model, test_data, _ = fitted("cnn", epochs=2)
+    model.save(tmp_path / "cnn")
+    np.save(tmp_path / "batch.npy", test_data)
+    code = ("import sys, numpy as np; from ser_utils import models, prediction; "
+            f"m = models.load_model({str(tmp_path / 'cnn')!r}); "
+            f"p = m.predict_proba(np.load({str(tmp_path / 'batch.npy')!r})); "
+            f"np.save({str(tmp_path / 'onnx.npy')!r}, p); "
+            "print(type(m).__name__, m.name, 'tensorflow' in sys.modules or 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["OnnxNetwork", "cnn", "False"]
+    np.testing.assert_allclose(np.load(tmp_path / "onnx.npy"), model.predict_proba(test_data), atol=1e-5)
+
+
+def test_a_changed_onnx_copy_is_refused(tmp_path):
+    model, _, _ = fitted("cnn", epochs=1)
+    model.save(tmp_path / "cnn")
+    with open(tmp_path / "cnn" / "model.onnx", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(models.ModelMismatch, match="model.onnx"):
+        models.load_model(tmp_path / "cnn")

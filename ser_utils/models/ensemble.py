@@ -31,6 +31,9 @@ class EnsembleModel(Model):
     #: compare_lr + cnn 0.650. Every factorised family beat its flat one alone (see the README).
     defaults = {"members": ("svm_factorised", "egemaps_lr_factorised", "compare_lr_factorised", "cnn")}
     uses_validation = True
+    #: On real RAVDESS (12 actors, speaker protocol, all folds pooled, 2026-11-26) the average was under-confident:
+    #: ECE 0.221 before temperature scaling, 0.049 after.
+    calibrate = True
 
     def __init__(self, labels, recipe: Recipe | None = None, **kwargs):
         super().__init__(labels, recipe, **kwargs)
@@ -90,7 +93,7 @@ class EnsembleModel(Model):
         """Per clip, one "window" at 0 s holding the average of the members' clip probabilities."""
         per_member = [[probabilities.mean(axis=0) for _, probabilities in member.predict_clips(clips)]
                       for member in self.members]
-        return [(np.array([0.0]), self.calibrate(np.mean(column, axis=0)[None])) for column in zip(*per_member)]
+        return [(np.array([0.0]), self.apply_temperature(np.mean(column, axis=0)[None])) for column in zip(*per_member)]
 
     def fingerprint(self, weights: Path) -> dict:
         """Labels, members, and a hash of the listing of the members' weight hashes."""
