@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import librosa
@@ -19,14 +21,22 @@ class AudioError(ValueError):
 
 
 def audio_info(path: str | Path) -> sf._SoundFileInfo:
-    """Return soundfile's header information, or raise :class:`AudioError` naming the file."""
+    """Return soundfile's header information, or raise :class:`AudioError` naming the file and the problem."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not path.exists():
         raise AudioError(f"{path}: no such file")
+    if not path.is_file():
+        raise AudioError(f"{path}: not a regular file (a pipe, socket or device), not audio")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied (the file is not readable)")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
     try:
         return sf.info(str(path))
+    except PermissionError:
+        raise AudioError(f"{path}: permission denied (the file is not readable)") from None
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
 
@@ -54,11 +64,27 @@ def load_audio(
         samples, native_rate = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
-    samples = samples.mean(axis=1)
+    samples = downmix(samples, path)
     check_audio(samples, native_rate, path, whole_file=offset == 0 and duration is None)
     if sample_rate is None:
         return samples, native_rate
     return resample(samples, native_rate, sample_rate, res_type=res_type), sample_rate
+
+
+def downmix(channels: np.ndarray, path: str | Path) -> np.ndarray:
+    """Average the channels (samples x channels) to mono.
+
+    If they cancel out (one channel inverted: the mix is far quieter than its loudest
+    channel), the loudest channel is used instead, with a warning naming the file.
+    """
+    mono = channels.mean(axis=1)
+    peaks = np.abs(channels).max(axis=0)
+    if channels.shape[1] > 1 and peaks.max() >= SILENCE_PEAK and np.abs(mono).max() < 0.1 * peaks.max():
+        loudest = int(peaks.argmax())
+        warnings.warn(f"{path}: its channels cancel out when mixed (one is inverted); using channel {loudest + 1}",
+                      stacklevel=3)
+        return np.ascontiguousarray(channels[:, loudest])
+    return mono
 
 
 def resample(samples: np.ndarray, rate: int, target_rate: int, *, res_type: str = "soxr_hq") -> np.ndarray:

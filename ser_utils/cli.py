@@ -202,6 +202,11 @@ def _report(args) -> int:
     from .report import build_report
 
     folder = config.REPORTS_DIR / args.dataset
+    if not (folder / "metrics.json").is_file():
+        ready = sorted(p.parent.name for p in config.REPORTS_DIR.glob("*/metrics.json"))
+        print(f"error: {folder}: no executed notebooks for dataset {args.dataset!r} (run `make report "
+              f"DATASET={args.dataset}`); ready: {', '.join(ready) or 'none'}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     for hide_code in (False, True):
         print(f"wrote {build_report(folder, dataset_name=args.dataset, hide_code=hide_code)}")
     return 0

@@ -17,7 +17,7 @@ from . import config
 from .storage import atomic_path, read_json, write_json
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-_NAME_PATTERN = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+_NAME_PATTERN = re.compile(r"^([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})$")
 _ACTOR_FOLDER = re.compile(r"^Actor_(\d{2})$")
 TABLE_COLUMNS = [
     "path", "filename", "actor", "gender", "vocal_channel", "emotion",
@@ -77,6 +77,8 @@ def parse_ravdess_name(path: str | Path) -> ClipInfo:
     )
     if not 1 <= info.actor <= config.N_ACTORS:
         raise RavdessNameError(f"{name}: actor {actor} is outside 01-{config.N_ACTORS}")
+    if info.vocal_channel != "speech":
+        raise RavdessNameError(f"{name}: a song clip (vocal channel {channel}); this project recognises emotion in speech")
     if info.emotion == "neutral" and info.intensity == "strong":
         raise RavdessNameError(f"{name}: neutral clips have no strong intensity in RAVDESS")
     folder = _ACTOR_FOLDER.match(path.parent.name)
@@ -111,17 +113,22 @@ def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, st
     ``(path, reason)`` for files whose names were rejected; those are also reported
     as one warning, never fatal to the batch.
     """
-    rows, rejected = [], []
+    rows, rejected, seen = [], [], {}
     for path in find_audio_files(data_dir):
         try:
             info = parse_ravdess_name(path)
         except RavdessNameError as error:
             rejected.append((path, str(error)))
             continue
+        clip = path.stem.lower()  # X.wav and X.WAV (or X.flac) are the same clip
+        if clip in seen:
+            rejected.append((path, f"{path.name}: the same clip as {seen[clip].name}, which is kept"))
+            continue
+        seen[clip] = path
         rows.append({"path": str(path), "filename": path.name, **asdict(info)})
     if rejected:
         listing = "\n  ".join(reason for _, reason in rejected)
-        warnings.warn(f"skipped {len(rejected)} file(s) with malformed names:\n  {listing}", stacklevel=2)
+        warnings.warn(f"skipped {len(rejected)} file(s):\n  {listing}", stacklevel=2)
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS[:-1])
     if table.empty:
         raise FileNotFoundError(f"{data_dir}: no RAVDESS-named audio files found")
@@ -154,7 +161,15 @@ def save_labels(table: pd.DataFrame, path: str | Path, *, scheme: str, dataset: 
     The sidecar is the single source of truth for every later stage: the scheme's
     classes in order, its chance level and whether labels carry gender
     (:func:`config.label_scheme`), and ``dataset`` (name, whether synthetic, caption).
+    A corpus too small for the speaker-independent protocol is refused here, at the first
+    stage, with the minimum stated (:class:`~ser_utils.protocols.CorpusTooSmall`).
     """
+    from .protocols import CorpusTooSmall, n_speaker_folds
+
+    try:
+        n_speaker_folds(table)
+    except CorpusTooSmall as error:
+        raise CorpusTooSmall(f"{dataset.get('path', dataset.get('label'))}: {error}") from None
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

@@ -92,9 +92,13 @@ def safe_extract(archive: str | Path, target: str | Path) -> Path:
     """
     import shutil
     import tempfile
+    import time
 
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in target.parent.glob(f".{target.name}.*"):  # staging of a killed extraction
+        if leftover.is_dir() and time.time() - leftover.stat().st_mtime > 3600:
+            shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         with zipfile.ZipFile(archive) as bundle:

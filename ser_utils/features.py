@@ -355,8 +355,11 @@ def cache_key(paths: list[str], recipe: Recipe) -> str:
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
     digest.update(_code_fingerprint().encode())
     for path in paths:
-        stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:  # deleted or unreadable since labelling: extraction reports it
+            digest.update(f"{path}\0missing\n".encode())
     return digest.hexdigest()[:20]
 
 
@@ -368,6 +371,8 @@ def _extract_chunk(paths: list[str], recipe: Recipe) -> list[np.ndarray | str]:
             results.append(recipe.from_file(path))
         except AudioError as error:
             results.append(str(error))
+        except (ValueError, IndexError, FloatingPointError, OSError) as error:  # a feature that fails on odd audio
+            results.append(f"{path}: {recipe.kind} features failed ({type(error).__name__}: {error})")
     return results
 
 
@@ -410,11 +415,11 @@ def extract_features(
     paths = [str(path) for path in table["path"]]
     cache_file = None
     if cache_dir is not None:
+        remove_stale_temporaries(Path(cache_dir))
         cache_file = Path(cache_dir) / f"{recipe.kind}-{cache_key(paths, recipe)}.npz"
-        if cache_file.exists():
-            with np.load(cache_file, allow_pickle=False) as cached:
-                features, ok, reasons = cached["features"], cached["ok"], list(cached["reasons"])
-            return _feature_set(table, features, ok, reasons, recipe, from_cache=True)
+        cached = read_cache(cache_file, len(paths))
+        if cached is not None:
+            return _feature_set(table, *cached, recipe, from_cache=True)
     results = _extract_all(paths, recipe, n_jobs, progress)
     ok = np.array([not isinstance(result, str) for result in results], dtype=bool)
     features = np.stack([r for r in results if not isinstance(r, str)]) if ok.any() else np.empty((0, *recipe.shape))
@@ -423,6 +428,33 @@ def extract_features(
         with atomic_path(cache_file) as tmp:
             np.savez(tmp, features=features, ok=ok, reasons=np.array(reasons, dtype=str))
     return _feature_set(table, features, ok, reasons, recipe, from_cache=False)
+
+
+def read_cache(cache_file: Path, n_paths: int):
+    """(features, ok, reasons) from ``cache_file``, or None if absent; a damaged one is reported and removed."""
+    if not cache_file.exists():
+        return None
+    try:
+        with np.load(cache_file, allow_pickle=False) as cached:
+            features, ok, reasons = cached["features"], cached["ok"], list(cached["reasons"])
+        if len(ok) != n_paths or len(features) != ok.sum() or len(reasons) != (~ok).sum():
+            raise ValueError("its arrays do not match the clips")
+    except Exception as error:  # noqa: BLE001 - any damage (truncated zip, wrong arrays) means: rebuild
+        print(f"{cache_file}: damaged feature cache ({type(error).__name__}: {error}); extracting again", file=sys.stderr)
+        cache_file.unlink(missing_ok=True)
+        return None
+    return features, ok, reasons
+
+
+def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> None:
+    """Delete temporary files that an interrupted write left in ``folder`` (see :func:`~ser_utils.storage.atomic_path`)."""
+    import time
+
+    if not folder.is_dir():
+        return
+    for leftover in folder.glob(".*.npz*"):
+        if time.time() - leftover.stat().st_mtime > older_than_s:
+            leftover.unlink(missing_ok=True)
 
 
 def _feature_set(table, features, ok, reasons, recipe, *, from_cache: bool) -> FeatureSet:

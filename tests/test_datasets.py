@@ -41,6 +41,18 @@ def test_download_verifies_and_extracts(served, tmp_path):
     assert (target / "Actor_01" / "03-01-05-01-01-01-01.wav").read_bytes() == b"x"
 
 
+def test_a_partial_earlier_download_is_fetched_again_and_verified(served, tmp_path):
+    root, url = served
+    md5 = make_zip(root / "speech.zip", {"Actor_01/03-01-05-01-01-01-01.wav": b"complete"})
+    target = tmp_path / "raw" / "ravdess"
+    partial_archive = target.parent / "downloads" / datasets.RAVDESS_ARCHIVE
+    partial_archive.parent.mkdir(parents=True)
+    partial_archive.write_bytes((root / "speech.zip").read_bytes()[:40])  # an interrupted download
+    datasets.download_ravdess(target, url=f"{url}/speech.zip", md5=md5)
+    assert (target / "Actor_01" / "03-01-05-01-01-01-01.wav").read_bytes() == b"complete"
+    assert hashlib.md5(partial_archive.read_bytes()).hexdigest() == md5
+
+
 def test_tampered_download_is_rejected_and_nothing_extracted(served, tmp_path):
     root, url = served
     md5 = make_zip(root / "speech.zip", {"Actor_01/a.wav": b"x"})
@@ -49,6 +61,20 @@ def test_tampered_download_is_rejected_and_nothing_extracted(served, tmp_path):
     with pytest.raises(DatasetUnavailable, match="failed verification"):
         datasets.download_ravdess(target, url=f"{url}/speech.zip", md5=md5)
     assert not target.exists()
+
+
+def test_the_staging_folder_of_a_killed_extraction_is_removed_on_the_next(tmp_path):
+    import os
+    import time
+
+    archive = tmp_path / "speech.zip"
+    make_zip(archive, {"Actor_01/a.wav": b"x"})
+    target = tmp_path / "raw" / "ravdess"
+    stale = target.parent / ".ravdess.killed"
+    (stale / "Actor_01").mkdir(parents=True)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    datasets.safe_extract(archive, target)
+    assert not stale.exists() and (target / "Actor_01" / "a.wav").exists()
 
 
 def test_members_escaping_the_target_are_refused(tmp_path):

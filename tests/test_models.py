@@ -127,13 +127,13 @@ def _edit_metadata(run_dir, tmp_path, change):
 
 def test_labels_edited_in_metadata_are_refused(saved_svm, tmp_path):
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: m.update(labels=["a", "b", "c"]))
-    with pytest.raises(ModelMismatch, match="gives 2 classes, but its metadata says .* 3 labels"):
+    with pytest.raises(ModelMismatch, match="labels .* differ from those the model was saved with"):
         models.load_model(run_dir)
 
 
 def test_recipe_edited_in_metadata_is_refused(saved_svm, tmp_path):
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: m["recipe"]["matrix"].update(n_mfcc=20))
-    with pytest.raises(ModelMismatch, match=r"takes \(160,\) .* shape \(80,\)"):
+    with pytest.raises(ModelMismatch, match="feature recipe differs from the one the model was saved with"):
         models.load_model(run_dir)
 
 

@@ -60,6 +60,8 @@ class Model:
     defaults: ClassVar[dict] = {}
     #: True for families that need held-out validation data to fit (early stopping)
     uses_validation: ClassVar[bool] = False
+    #: False for composite models whose members each read their own features (no recipe of their own)
+    reads_features: ClassVar[bool] = True
     #: True for families whose probabilities the training loop calibrates (a temperature fitted on validation
     #: actors): chosen where that lowered the expected calibration error on real RAVDESS (see the README)
     calibrate: ClassVar[bool] = False
@@ -200,6 +202,7 @@ class Model:
     def load(cls, run_dir: str | Path, metadata: dict) -> Model:
         """Rebuild a model saved by :meth:`save` and check it against its fingerprint."""
         run_dir = Path(run_dir)
+        check_metadata(run_dir, metadata, needs_recipe=cls.reads_features)
         recipe = recipe_from_dict(metadata["recipe"]) if metadata.get("recipe") else None
         model = cls(metadata["labels"], recipe, seed=metadata.get("seed", 0), **metadata.get("params", {}))
         model.metadata = metadata
@@ -216,6 +219,24 @@ class Model:
                 f"says {model.recipe.kind} features of shape {tuple(model.recipe.shape)} and {len(model.labels)} labels"
             )
         return model
+
+
+def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None:
+    """Raise :class:`ModelMismatch` if ``metadata.json`` lacks what the model needs or disagrees with its fingerprint.
+
+    The fingerprint is what the model was saved with; an edited label list or recipe
+    would otherwise give confident answers under the wrong names or from the wrong features.
+    """
+    where = run_dir / "metadata.json"
+    missing = [key for key in ("labels", "fingerprint") + (("recipe",) if needs_recipe else ()) if not metadata.get(key)]
+    if missing:
+        raise ModelMismatch(f"{where}: lacks {', '.join(missing)}; re-train the model (`make report`)")
+    fingerprint = metadata["fingerprint"]
+    if fingerprint.get("labels", metadata["labels"]) != metadata["labels"]:
+        raise ModelMismatch(f"{where}: labels {metadata['labels']} differ from those the model was saved with "
+                            f"{fingerprint['labels']} (edited?)")
+    if needs_recipe and fingerprint.get("recipe", metadata["recipe"]) != metadata["recipe"]:
+        raise ModelMismatch(f"{where}: the feature recipe differs from the one the model was saved with (edited?)")
 
 
 def _sha256(path: Path) -> str:
@@ -282,7 +303,10 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
         raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
     if not (run_dir / family.weights_file).is_file():
         raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
-    return family.load(run_dir, metadata)
+    try:
+        return family.load(run_dir, metadata)
+    except (KeyError, TypeError) as error:
+        raise ModelMismatch(f"{metadata_path}: unreadable model metadata ({type(error).__name__}: {error})") from None
 
 
 def _runtime_class(metadata: dict, runtime: str) -> type[Model]:

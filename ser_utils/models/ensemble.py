@@ -31,6 +31,7 @@ class EnsembleModel(Model):
     #: compare_lr + cnn 0.650. Every factorised family beat its flat one alone (see the README).
     defaults = {"members": ("svm_factorised", "egemaps_lr_factorised", "compare_lr_factorised", "cnn")}
     uses_validation = True
+    reads_features = False
     #: On real RAVDESS (12 actors, speaker protocol, all folds pooled, 2026-11-26) the average was under-confident:
     #: ECE 0.221 before temperature scaling, 0.049 after.
     calibrate = True
