@@ -28,13 +28,14 @@ REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
 PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
-PAPERMILL   := $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
+PAPERMILL   := TQDM_DISABLE=1 $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
-export PYTHONWARNINGS := ignore::DeprecationWarning
+# DeprecationWarnings are for library authors; tqdm's IProgress notice is about widgets the report does not use
+export PYTHONWARNINGS := ignore::DeprecationWarning,ignore:IProgress not found
 
 .PHONY: help venv data report test accuracy bench lab clean clean-all FORCE
 

@@ -53,6 +53,15 @@ def decide(probabilities: np.ndarray, labels: list[str]) -> np.ndarray:
     return candidates.argmax(axis=1)
 
 
+def chance_levels(labels: list[str]) -> dict[str, float]:
+    """Accuracy of guessing, per measure: 1 / classes, and for ``gender_emotion`` labels 1/2 for the gender and
+    1 / emotions for the emotion."""
+    levels = {"accuracy": 1 / len(labels)}
+    if gender_split(labels):
+        levels |= {"gender_accuracy": 0.5, "emotion_accuracy": 1 / len({l.split("_", 1)[1] for l in labels})}
+    return levels
+
+
 def emotion_probabilities(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
     """Sum ``gender_emotion`` probabilities over gender: (rows x emotions, emotion names)."""
     emotions = sorted({label.split("_", 1)[1] for label in labels})
@@ -208,6 +217,31 @@ def headline(summaries: list[dict], model: str = "best") -> dict:
         return next(s for s in strict if s["model"] == model)
     except StopIteration:
         raise ValueError(f"no run of {model!r} under the speaker protocol; trained: {[s['model'] for s in strict]}") from None
+
+
+def find_run(summaries: list[dict], model: str, protocol: str) -> dict | None:
+    """The summary of ``model`` under ``protocol``, or None if it was not run."""
+    return next((s for s in summaries if (s["model"], s["protocol"]) == (model, protocol)), None)
+
+
+def protocol_gap(summaries: list[dict], model: str) -> str:
+    """One sentence, from the figures, on how the random per-clip split moves ``model``'s UAR (Markdown)."""
+    strict, random = find_run(summaries, model, "speaker"), find_run(summaries, model, "random")
+    if strict is None or random is None:
+        pairs = [(s, find_run(summaries, s["model"], "random")) for s in summaries if s["protocol"] == "speaker"]
+        pairs = [(a, b) for a, b in pairs if b is not None]
+        if not pairs:
+            return "No model was run under both the speaker and the random protocol, so their gap is not measured here."
+        strict, random = max(pairs, key=lambda pair: pair[0]["mean"]["uar"])
+    gap = 100 * (random["mean"]["uar"] - strict["mean"]["uar"])
+    spread = 100 * max(strict["std"]["uar"], random["std"]["uar"])
+    if abs(gap) <= spread:
+        verdict = f"a difference within the spread over folds (±{spread:.1f} points), so no clear gap on this corpus"
+    else:
+        verdict = (f"the random split {'overstates' if gap > 0 else 'understates'} it by {abs(gap):.1f} points "
+                   f"(spread over folds ±{spread:.1f})")
+    return (f"**{strict['model']}**: UAR {strict['mean']['uar']:.3f} on speakers never heard in training, "
+            f"{random['mean']['uar']:.3f} under the random per-clip split: {verdict}.")
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

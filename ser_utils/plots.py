@@ -4,6 +4,7 @@ footer naming the corpus (a synthetic corpus always says so) and, where it appli
 from __future__ import annotations
 
 import librosa.display
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -16,6 +17,35 @@ from .evaluation import decide, roc_auc_ovr
 
 sns.set_theme(style="whitegrid", context="notebook")
 
+#: One hue per emotion, the same in every figure and label scheme.
+EMOTION_HUES = {"neutral": "#7f7f7f", "calm": "#2ca02c", "happy": "#ff9f0e", "sad": "#1f77b4", "angry": "#d62728",
+                "fearful": "#9467bd", "disgust": "#8c564b", "surprised": "#e377c2"}
+#: Gender as lightness: female light, male dark (of the emotion's hue, or of grey-blue alone).
+GENDER_COLOURS = {"female": "#9ecae1", "male": "#08519c"}
+
+
+def class_colour(label: str):
+    """The colour of a class: its emotion's hue, lighter for female and darker for male classes."""
+    gender, _, emotion = label.rpartition("_") if "_" in label else ("", "", label)
+    if emotion not in EMOTION_HUES:
+        return GENDER_COLOURS.get(label, "#7f7f7f")
+    base = np.array(matplotlib.colors.to_rgb(EMOTION_HUES[emotion]))
+    if gender == "female":
+        return tuple(base + (1 - base) * 0.45)
+    if gender == "male":
+        return tuple(base * 0.7)
+    return tuple(base)
+
+
+def class_palette(labels) -> dict:
+    """``{label: colour}`` for seaborn's ``palette``."""
+    return {label: class_colour(label) for label in labels}
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """Put ``ax``'s legend to the right of the plot, where it hides no data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, **kwargs)
+
 
 def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
     """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout."""
@@ -27,12 +57,16 @@ def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
 def counts(table: pd.DataFrame, caption: str) -> plt.Figure:
     """Clips per class, per gender and per actor."""
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw={"width_ratios": [3, 1, 4]})
-    sns.countplot(data=table, y="label", ax=axes[0], hue="gender", dodge=False, legend=False)
+    labels = list(table["label"].cat.categories) if hasattr(table["label"], "cat") else sorted(table["label"].unique())
+    sns.countplot(data=table, y="label", ax=axes[0], hue="label", order=labels, palette=class_palette(labels),
+                  legend=False)
     axes[0].set(title="Clips per class", xlabel="clips", ylabel="class")
-    sns.countplot(data=table, x="gender", ax=axes[1], hue="gender", order=list(config.GENDERS))
+    sns.countplot(data=table, x="gender", ax=axes[1], hue="gender", order=list(config.GENDERS), palette=GENDER_COLOURS,
+                  legend=False)
     axes[1].set(title="Clips per gender", xlabel="gender", ylabel="clips")
-    sns.countplot(data=table, x="actor", ax=axes[2], hue="gender")
+    sns.countplot(data=table, x="actor", ax=axes[2], hue="gender", palette=GENDER_COLOURS)
     axes[2].set(title="Clips per actor", xlabel="actor", ylabel="clips")
+    legend_outside(axes[2], title="gender")
     return stamp(fig, caption)
 
 
@@ -51,6 +85,20 @@ def image(matrix: np.ndarray, *, sample_rate: int, hop_length: int, title: str, 
     ax.set(title=title, xlabel="time (s)", ylabel=ylabel)
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=colorbar)
+
+
+def mfcc_image(mfcc: np.ndarray, *, sample_rate: int, hop_length: int, title: str, caption: str) -> plt.Figure:
+    """MFCCs over time: c0 (the frame's log energy) as a curve on its own scale, c1 and up as an image with their
+    own colour scale, so that the spectral-shape coefficients are not washed out by c0."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5), sharex=True, gridspec_kw={"height_ratios": [1, 2.5]})
+    times = librosa.frames_to_time(np.arange(mfcc.shape[1]), sr=sample_rate, hop_length=hop_length)
+    top.plot(times, mfcc[0], color="black", linewidth=1)
+    top.set(title=title, ylabel="c0 (dB scale)")
+    mesh = bottom.pcolormesh(times, np.arange(1, len(mfcc)), mfcc[1:], cmap="viridis", shading="nearest")
+    bottom.set(xlabel="time (s)", ylabel="coefficient", yticks=np.arange(1, len(mfcc)))
+    fig.colorbar(mesh, ax=[top, bottom], label="c1-c12 value (dB scale)", pad=0.01)
+    fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
+    return fig
 
 
 def filter_bank(filters: np.ndarray, sample_rate: int, caption: str) -> plt.Figure:
@@ -86,11 +134,13 @@ def distributions(frame: pd.DataFrame, columns: dict[str, str], caption: str, *,
     """Box plots of each measure (``columns``: name -> axis label with unit) by ``by``, split by ``hue``."""
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 4))
     for ax, (column, label) in zip(np.atleast_1d(axes), columns.items()):
-        sns.boxplot(data=frame, x=by, y=column, hue=hue, ax=ax, fliersize=1.5, linewidth=0.8)
+        sns.boxplot(data=frame, x=by, y=column, hue=hue, ax=ax, fliersize=1.5, linewidth=0.8,
+                    palette=GENDER_COLOURS if hue == "gender" else None)
         ax.set(title=label.split(" (")[0], xlabel=by, ylabel=label)
         ax.tick_params(axis="x", rotation=45)
         if ax is not np.atleast_1d(axes)[-1]:
             ax.get_legend().remove()
+    legend_outside(np.atleast_1d(axes)[-1], title=hue)
     return stamp(fig, caption)
 
 
@@ -101,10 +151,10 @@ def mean_curves(features: np.ndarray, labels: pd.Series, *, title: str, xlabel: 
     for label in labels.cat.categories:
         rows = features[(labels == label).to_numpy()]
         mean, std = rows.mean(axis=0), rows.std(axis=0)
-        ax.plot(x, mean, label=label, linewidth=1)
-        ax.fill_between(x, mean - std, mean + std, alpha=0.08)
+        ax.plot(x, mean, label=label, linewidth=1, color=class_colour(label))
+        ax.fill_between(x, mean - std, mean + std, alpha=0.08, color=class_colour(label))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.legend(ncol=5, fontsize=8, loc="lower center")
+    legend_outside(ax, title="class (mean ± std)")
     return stamp(fig, caption)
 
 
@@ -113,9 +163,10 @@ def projection(points: dict[str, np.ndarray], labels: pd.Series, caption: str) -
     fig, axes = plt.subplots(1, len(points), figsize=(7 * len(points), 5.5), squeeze=False)
     for ax, (name, xy) in zip(axes[0], points.items()):
         sns.scatterplot(x=xy[:, 0], y=xy[:, 1], hue=labels.to_numpy(), hue_order=list(labels.cat.categories),
-                        ax=ax, s=12, palette="tab10", linewidth=0)
+                        ax=ax, s=12, palette=class_palette(labels.cat.categories), linewidth=0,
+                        legend=ax is axes[0][-1])
         ax.set(title=name, xlabel="component 1", ylabel="component 2")
-        ax.legend(fontsize=7, ncol=2, loc="best")
+    legend_outside(axes[0][-1], title="class")
     return stamp(fig, caption)
 
 
@@ -143,19 +194,22 @@ def confusion(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str], 
 
 
 def roc_curves(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
-    """One-vs-rest ROC curve of each class, with micro- and macro-average AUC in the legend."""
+    """One-vs-rest ROC curve of each class (its colour, AUC in the legend) and the micro average (dashed);
+    the title gives both averages, naming which curve is drawn."""
     one_hot = np.eye(len(labels))[y_true]
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig, ax = plt.subplots(figsize=(9.5, 6.5))
     for i, label in enumerate(labels):
         if one_hot[:, i].any():
             fpr, tpr, _ = skm.roc_curve(one_hot[:, i], probabilities[:, i])
-            ax.plot(fpr, tpr, linewidth=1, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
+            ax.plot(fpr, tpr, linewidth=1.2, color=class_colour(label), label=f"{label} ({skm.auc(fpr, tpr):.3f})")
     fpr, tpr, _ = skm.roc_curve(one_hot.ravel(), probabilities.ravel())
-    ax.plot(fpr, tpr, "k--", linewidth=2, label=f"micro average (AUC {skm.auc(fpr, tpr):.3f})")
+    micro = skm.auc(fpr, tpr)
+    ax.plot(fpr, tpr, "k--", linewidth=2, label=f"micro average ({micro:.3f})")
     macro = roc_auc_ovr(y_true, probabilities, "macro")
-    ax.plot([0, 1], [0, 1], color="lightgray", linewidth=1)
-    ax.set(title=f"{title}\nmacro-average AUC {macro:.3f}", xlabel="false positive rate", ylabel="true positive rate")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.plot([0, 1], [0, 1], color="lightgray", linewidth=1, label="chance (0.5)")
+    ax.set(title=f"{title}\nAUC: micro average {micro:.3f} (dashed), macro average of the classes {macro:.3f}",
+           xlabel="false positive rate", ylabel="true positive rate", aspect="equal")
+    legend_outside(ax, title="class (AUC)")
     return stamp(fig, caption)
 
 
@@ -170,13 +224,15 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, cha
     for k, protocol in enumerate(protocols):
         part = frame[frame["protocol"] == protocol].set_index("model").reindex(models)
         positions = np.arange(len(models)) + (k - (len(protocols) - 1) / 2) * width
-        bars = ax.bar(positions, part["mean"], width, yerr=part["std"], capsize=3, label=protocol)
+        spread = part["std"].where(part["std"] > 0)  # a single fold has no spread: no error bar
+        bars = ax.bar(positions, part["mean"], width, yerr=spread, capsize=3, label=protocol)
         ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
     if metric in ("accuracy", "uar"):
         ax.axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:.2f})")
     ax.set_xticks(np.arange(len(models)), models)
     ax.set(title=f"{metric} by model and protocol (mean ± std over folds)", xlabel="model", ylabel=metric, ylim=(0, 1.05))
-    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", rotation=30)
+    legend_outside(ax, title="protocol")
     return stamp(fig, caption)
 
 
@@ -211,7 +267,7 @@ def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], win
 def probability_bars(probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
     """Horizontal bars of one clip's class probabilities (for label schemes without a radar)."""
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.5))
-    bars = ax.barh(labels, probabilities, color=sns.color_palette("tab10", len(labels)))
+    bars = ax.barh(labels, probabilities, color=[class_colour(label) for label in labels])
     ax.bar_label(bars, fmt="%.2f", padding=3)
     ax.set(title=title, xlabel="probability", ylabel="class", xlim=(0, 1.1))
     ax.invert_yaxis()
@@ -232,21 +288,28 @@ def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[
     fig, ax = plt.subplots(figsize=(12, 4))
     centres = starts + window_s / 2
     for i, label in enumerate(labels):
-        ax.plot(centres, probabilities[:, i], marker="o", markersize=3, linewidth=1, label=label)
+        ax.plot(centres, probabilities[:, i], marker="o", markersize=3, linewidth=1, label=label,
+                color=class_colour(label))
     ax.set(title=title, xlabel="window centre (s)", ylabel="probability", ylim=(0, 1))
-    ax.legend(ncol=5, fontsize=7, loc="upper center")
+    legend_outside(ax, title="class")
     return stamp(fig, caption)
 
 
-def degradation(frame: pd.DataFrame, *, x: str, xlabel: str, title: str, caption: str, invert: bool = False) -> plt.Figure:
-    """Accuracy (columns ``accuracy``, ``gender_accuracy``, ...) as a condition worsens."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for column in [c for c in frame.columns if c != x]:
-        ax.plot(frame[x], frame[column], marker="o", label=column)
+def degradation(frame: pd.DataFrame, *, x: str, xlabel: str, title: str, caption: str, clean: dict,
+                chance: dict, invert: bool = False) -> plt.Figure:
+    """Accuracy (columns ``accuracy``, ``gender_accuracy``, ...) as a condition worsens, each measure's level on
+    the clean clips (``clean``: column -> value, solid line) and its chance level (``chance``, dotted) beside it."""
+    fig, ax = plt.subplots(figsize=(8.5, 4))
+    for column, colour in zip([c for c in frame.columns if c != x], sns.color_palette("deep")):
+        ax.plot(frame[x], frame[column], marker="o", color=colour, label=column.replace("_", " "))
+        if column in clean:
+            ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.6, label=f"clean ({clean[column]:.2f})")
+        if column in chance:
+            ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"chance ({chance[column]:.2f})")
     ax.set(title=title, xlabel=xlabel, ylabel="fraction correct", ylim=(0, 1.05))
     if invert:
         ax.invert_xaxis()
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return stamp(fig, caption)
 
 

@@ -9,7 +9,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from .evaluation import leaderboard, markdown_table
+from .evaluation import leaderboard, markdown_table, protocol_gap
 from .provenance import git_commit, package_versions
 from .storage import atomic_path, read_json
 
@@ -20,6 +20,8 @@ SECTIONS = {
     "04_evaluation": "Evaluation",
     "05_prediction": "Prediction",
 }
+CLOSING = ("results", "Results and limitations")
+BACK_TO_TOP = "[↑ back to the top](#top)"
 
 
 class DropStderr(Preprocessor):
@@ -45,9 +47,12 @@ def title_page(metrics: dict, *, dataset_name: str) -> str:
                "They show that the pipeline works, not how well emotion is recognised in real voices.\n"
                if dataset["synthetic"] else "")
     versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
-    contents = "\n".join(f"{i}. [{title}](#{name})" for i, (name, title) in enumerate(SECTIONS.items(), start=1))
+    entries = [*SECTIONS.items(), CLOSING]
+    contents = "\n".join(f"{i}. [{title}](#{name})" for i, (name, title) in enumerate(entries, start=1))
     mean, scheme = headline["mean"], metrics["scheme"]
-    return f"""# Speech emotion recognition: who speaks, and how do they feel?
+    return f"""<a id="top"></a>
+
+# Speech emotion recognition: who speaks, and how do they feel?
 {warning}
 **Corpus:** {dataset['label']}  
 **Headline** (the best model under the speaker-independent protocol, {headline['model']}: mean ± std over
@@ -70,8 +75,76 @@ accuracy).
 """
 
 
-def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: str) -> nbformat.NotebookNode:
-    """One notebook: the title page, then each executed notebook under an anchored section heading."""
+def results_and_limitations(metrics: dict) -> str:
+    """Markdown of the closing section, every figure and direction read from ``metrics.json``."""
+    headline, dataset, scheme = metrics["headline"], metrics["dataset"], metrics["scheme"]
+    mean, std = headline["mean"], headline["std"]
+    strict = sorted((s for s in metrics["runs"] if s["protocol"] == "speaker"), key=lambda s: -s["mean"]["uar"])
+    ranking = " > ".join(f"{s['model']} {s['mean']['uar']:.3f}" for s in strict)
+    spread = 100 * max(s["std"]["uar"] for s in strict)
+    lead = (f"It leads the next model, {strict[1]['model']}, by {100 * (mean['uar'] - strict[1]['mean']['uar']):.1f} "
+            f"points; differences smaller than the spread over folds (up to ±{spread:.1f} points here) are not "
+            "reliable." if len(strict) > 1 else "")
+    calibration = headline.get("calibration")
+    calibrated = (f"\n\n**Calibration.** Its probabilities are off by {calibration['ece']:.3f} on average (expected "
+                  f"calibration error over all test folds; {calibration['ece_uncalibrated']:.3f} before temperature "
+                  f"scaling on validation actors): {_reading(calibration['ece'])}" if calibration else "")
+    return f"""<a id="{CLOSING[0]}"></a>
+
+---
+
+# {CLOSING[1]}
+
+**What worked.** {headline['model']} recognised the {len(scheme['classes'])} classes at UAR **{mean['uar']:.3f} ±
+{std['uar']:.3f}** over {headline['n_folds']} folds of speakers it never heard (chance
+{scheme['chance']:.3f}){_gender_emotion_figures(mean)}.
+
+**Which models beat which** (speaker-independent, mean UAR): {ranking}. {lead}
+
+**The protocol gap.** {protocol_gap(metrics['runs'], headline['model'])}{calibrated}
+
+**How far to trust these figures.** {_limits(dataset, headline)}
+
+{BACK_TO_TOP}
+"""
+
+
+def _reading(ece: float) -> str:
+    """How to read probabilities with this expected calibration error."""
+    if ece <= 0.05:
+        return "the radar chart's values can be read as probabilities."
+    return "read the radar chart's values as scores that rank the classes, not as probabilities."
+
+
+def _limits(dataset: dict, headline: dict) -> str:
+    """What the figures cannot show, for the corpus they come from."""
+    if dataset["synthetic"]:
+        return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo and "
+                "pitch. The figures show that every stage runs and what each stage does; they say nothing about "
+                "recognising emotion in people. `make report RAVDESS_DIR=...` produces the real figures.")
+    actors = f"{dataset['n_actors']} actors" if "n_actors" in dataset else "its actors"
+    return (f"RAVDESS is acted emotion: {actors} (of RAVDESS's 24) reading two fixed sentences in North-American "
+            "English in a studio. Spontaneous speech, other languages and accents, noisy rooms and phone microphones "
+            f"are outside it, and {headline['n_folds']} folds of a few speakers each make the spread over folds as "
+            "large as some differences between models.")
+
+
+def report_cells(cells: list, *, presentation: bool) -> list:
+    """The cells of one executed notebook that the report shows.
+
+    The parameters in effect only: papermill's injected cell replaces the notebook's default
+    one. The presentation version also leaves out cells tagged ``plumbing`` (saving files).
+    """
+    tags = [set(cell.get("metadata", {}).get("tags", [])) for cell in cells]
+    injected = any("injected-parameters" in cell_tags for cell_tags in tags)
+    return [cell for cell, cell_tags in zip(cells, tags)
+            if not (injected and "parameters" in cell_tags) and not (presentation and "plumbing" in cell_tags)]
+
+
+def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: str,
+                    presentation: bool = False) -> nbformat.NotebookNode:
+    """One notebook: the title page, then each executed notebook under an anchored section heading, then the
+    closing section (see :func:`report_cells` for what each notebook contributes)."""
     notebook_dir = Path(notebook_dir)
     merged = nbformat.v4.new_notebook()
     merged.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -82,7 +155,9 @@ def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: st
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing executed notebook; run `make report` to execute it")
         merged.cells.append(nbformat.v4.new_markdown_cell(f'<a id="{name}"></a>\n\n---'))
-        merged.cells.extend(nbformat.read(path, as_version=4).cells)
+        merged.cells.extend(report_cells(nbformat.read(path, as_version=4).cells, presentation=presentation))
+        merged.cells.append(nbformat.v4.new_markdown_cell(BACK_TO_TOP))
+    merged.cells.append(nbformat.v4.new_markdown_cell(results_and_limitations(metrics)))
     for number, cell in enumerate(merged.cells):
         cell["id"] = f"cell-{number}"
     return merged
@@ -93,7 +168,7 @@ def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool
     """Write ``report.html`` (or ``report-presentation.html`` with code hidden) into ``notebook_dir``."""
     notebook_dir = Path(notebook_dir)
     metrics = read_json(notebook_dir / "metrics.json")
-    merged = merge_notebooks(notebook_dir, metrics, dataset_name=dataset_name)
+    merged = merge_notebooks(notebook_dir, metrics, dataset_name=dataset_name, presentation=hide_code)
     exporter = HTMLExporter(template_name="lab", exclude_input=hide_code, exclude_input_prompt=hide_code,
                             exclude_output_prompt=hide_code)
     exporter.register_preprocessor(DropStderr, enabled=True)

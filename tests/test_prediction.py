@@ -84,10 +84,11 @@ def test_robustness_returns_one_row_per_condition(model, mini_table):
     clips = prediction.test_clips(mini_table, model.metadata)
     assert set(clips["actor"]) == set(model.metadata["split"]["test_actors"])
     clips = clips.head(20)
-    by_snr, by_length = prediction.robustness(model, clips, snrs_db=[120, 0], lengths_s=[2.0, 0.5])
+    by_snr, by_length, clean = prediction.robustness(model, clips, snrs_db=[120, 0], lengths_s=[2.0, 0.5])
     assert list(by_snr["snr_db"]) == [120, 0] and list(by_length["length_s"]) == [2.0, 0.5]
-    clean = [prediction.predict_file(model, path).label for path in clips["path"]]
-    assert by_snr["accuracy"][0] == pytest.approx(np.mean(np.array(clean) == clips["label"].astype(str)))
+    answers = [prediction.predict_file(model, path).label for path in clips["path"]]
+    assert clean["accuracy"] == pytest.approx(np.mean(np.array(answers) == clips["label"].astype(str)))
+    assert by_snr["accuracy"][0] == pytest.approx(clean["accuracy"])  # 120 dB SNR: as good as clean
 
 
 def test_cli_predicts_json_and_radar(svm_run, mini_table, tmp_path, capsys):

@@ -17,14 +17,18 @@ def executed(tmp_path):
         code = nbformat.v4.new_code_cell("print('hello')")
         code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {name}\n"),
                         nbformat.v4.new_output("stream", name="stderr", text="progress bar noise\n")]
-        book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}"), code]
+        default = nbformat.v4.new_code_cell("DATASET = 'default value'", metadata={"tags": ["parameters"]})
+        injected = nbformat.v4.new_code_cell("DATASET = 'injected value'", metadata={"tags": ["injected-parameters"]})
+        plumbing = nbformat.v4.new_markdown_cell("## Save the files", metadata={"tags": ["plumbing"]})
+        book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}"), default, injected, code, plumbing]
         nbformat.write(book, tmp_path / f"{name}.ipynb")
     mean = {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
             "emotion_accuracy": 0.55}
     run = {"model": "cnn", "protocol": "speaker", "n_folds": 6, "train_seconds": 3.0, "mean": mean,
            "std": {key: 0.04 for key in mean}}
     metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)"},
-               "scheme": config.label_scheme("gender_emotion5"), "headline": run, "runs": [run, run | {"protocol": "random"}]}
+               "scheme": config.label_scheme("gender_emotion5"), "headline": run,
+               "runs": [run, run | {"protocol": "random", "mean": mean | {"uar": 0.8}}]}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     return tmp_path
 
@@ -81,3 +85,29 @@ def test_notebook_prose_needs_no_math_renderer():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "markdown":
                 assert not inline_tex.search(cell.source), f"{path.name}: TeX in markdown: {cell.source[:80]!r}"
+
+
+def test_the_report_ends_with_results_and_limitations_read_from_the_metrics(executed):
+    for hide_code in (False, True):
+        html = " ".join(report.build_report(executed, dataset_name="synthetic", hide_code=hide_code).read_text().split())
+        assert 'id="results"' in html and "Results and limitations" in html and "#results" in html  # and in the contents
+        assert "0.800 under the random per-clip split: the random split overstates it by 30.0 points" in html
+        assert "The corpus is synthetic" in html and html.count("back to the top") == len(report.SECTIONS) + 1
+
+
+def test_the_report_shows_only_the_parameters_in_effect_and_the_lecture_version_no_plumbing(executed):
+    full = report.build_report(executed, dataset_name="synthetic").read_text()
+    assert "injected value" in full and "default value" not in full and "Save the files" in full
+    lecture = report.build_report(executed, dataset_name="synthetic", hide_code=True).read_text()
+    assert "Save the files" not in lecture
+
+
+def test_the_rendered_report_needs_no_renderer_names_no_local_path_and_stays_small(executed):
+    import re
+
+    for hide_code in (False, True):
+        html = report.build_report(executed, dataset_name="synthetic", hide_code=hide_code).read_text()
+        text = re.sub(r"<(script|style)[^>]*>.*?</(script|style)>", "", html, flags=re.S)  # page code is not prose
+        assert not re.search(r"\$[^$<>\n]+\$", re.sub(r"<[^>]+>", "", text)), "raw TeX in the report"
+        assert str(executed) not in html and str(config.PROJECT_ROOT) not in html
+        assert len(html.encode()) < 4_000_000

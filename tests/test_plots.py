@@ -1,0 +1,75 @@
+"""Every figure reads at a glance: a title, a footer naming the corpus, one colour per class everywhere."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_utils import calibration, config, plots
+
+LABELS = [f"{g}_{e}" for g in config.GENDERS for e in ("angry", "calm", "fearful", "happy", "sad")]
+RNG = np.random.default_rng(0)
+TARGETS = np.arange(200) % 10
+PROBABILITIES = RNG.dirichlet(np.ones(10), 200)
+TABLE = pd.DataFrame({"label": pd.Categorical(np.array(LABELS)[TARGETS], categories=LABELS),
+                      "gender": [label.split("_")[0] for label in np.array(LABELS)[TARGETS]],
+                      "actor": TARGETS % 4 + 1, "emotion": [label.split("_")[1] for label in np.array(LABELS)[TARGETS]],
+                      "pitch_hz": RNG.normal(150, 30, 200)})
+SUMMARY = {"model": "svm", "protocol": "speaker", "mean": {"uar": 0.5}, "std": {"uar": 0.0}}
+
+FIGURES = {
+    "counts": lambda: plots.counts(TABLE, "CORPUS"),
+    "distributions": lambda: plots.distributions(TABLE, {"pitch_hz": "pitch (Hz)"}, "CORPUS"),
+    "mean_curves": lambda: plots.mean_curves(RNG.normal(size=(200, 30)), TABLE["label"], title="t", xlabel="x",
+                                             ylabel="y", caption="CORPUS"),
+    "projection": lambda: plots.projection({"PCA": RNG.normal(size=(200, 2))}, TABLE["label"], "CORPUS"),
+    "confusion": lambda: plots.confusion(TARGETS, PROBABILITIES, LABELS, "confusion", "CORPUS"),
+    "roc": lambda: plots.roc_curves(TARGETS, PROBABILITIES, LABELS, "ROC", "CORPUS"),
+    "protocols": lambda: plots.protocol_comparison([SUMMARY], "uar", "CORPUS", chance=0.1),
+    "radar": lambda: plots.radar({"female": np.full(5, 0.02), "male": np.full(5, 0.18)},
+                                 ["angry", "calm", "fearful", "happy", "sad"], "male", "radar", "CORPUS"),
+    "timeline": lambda: plots.window_timeline(np.arange(3.0), PROBABILITIES[:3], LABELS, 3.0, "timeline", "CORPUS"),
+    "degradation": lambda: plots.degradation(pd.DataFrame({"snr_db": [20, 0], "accuracy": [0.5, 0.2]}), x="snr_db",
+                                             xlabel="SNR (dB)", title="noise", caption="CORPUS",
+                                             clean={"accuracy": 0.6}, chance={"accuracy": 0.1}),
+    "reliability": lambda: plots.reliability({"raw": calibration.reliability_bins(PROBABILITIES, TARGETS)},
+                                             "reliability", "CORPUS"),
+    "mfcc": lambda: plots.mfcc_image(RNG.normal(size=(13, 50)), sample_rate=16000, hop_length=160, title="MFCC",
+                                     caption="CORPUS"),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_has_a_title_and_names_its_corpus(name):
+    figure = FIGURES[name]()
+    titles = [ax.get_title() for ax in figure.axes] + [figure._suptitle.get_text() if figure._suptitle else ""]
+    assert any(titles), f"{name}: no title"
+    assert any(text.get_text() == "CORPUS" for text in figure.texts), f"{name}: no corpus footer"
+    plt.close(figure)
+
+
+def test_a_class_has_one_colour_in_every_figure_light_for_female_dark_for_male():
+    female, male = np.array(plots.class_colour("female_sad")), np.array(plots.class_colour("male_sad"))
+    assert female.sum() > male.sum()  # lighter
+    assert np.argmax(female) == np.argmax(male) == np.argmax(plots.class_colour("sad"))  # one hue per emotion
+    roc = plots.roc_curves(TARGETS, PROBABILITIES, LABELS, "ROC", "CORPUS")
+    drawn = {line.get_label().split(" (")[0]: line.get_color() for line in roc.axes[0].lines}
+    assert all(np.allclose(drawn[label], plots.class_colour(label)) for label in LABELS)
+    plt.close(roc)
+
+
+def _error_bars_drawn(figure) -> int:
+    """Error-bar segments with a finite, non-zero length."""
+    from matplotlib.collections import LineCollection
+
+    segments = [segment for collection in figure.axes[0].collections if isinstance(collection, LineCollection)
+                for segment in collection.get_segments()]
+    return sum(bool(np.ndim(seg) == 2 and np.isfinite(seg).all() and np.ptp(np.asarray(seg)[:, 1]) > 0)
+               for seg in segments)
+
+
+def test_no_error_bar_where_a_single_fold_has_no_spread():
+    single = plots.protocol_comparison([SUMMARY], "uar", "CORPUS", chance=0.1)
+    spread = plots.protocol_comparison([SUMMARY | {"std": {"uar": 0.05}}], "uar", "CORPUS", chance=0.1)
+    assert _error_bars_drawn(single) == 0 and _error_bars_drawn(spread) == 1
+    plt.close("all")
