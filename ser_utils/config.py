@@ -106,3 +106,9 @@ def labels_path(dataset: str) -> Path:
 def run_dir(dataset: str, model: str, protocol: str) -> Path:
     """Where a trained model of ``dataset`` and its predictions live: ``models/<dataset>/<model>-<protocol>``."""
     return MODELS_DIR / dataset / f"{model}-{protocol}"
+
+
+def show_progress(requested: bool = True) -> bool:
+    """Whether to draw a progress bar: when ``requested`` and not switched off by tqdm's own ``TQDM_DISABLE``
+    variable (which `make report` sets, so the executed notebooks hold no progress bars)."""
+    return requested and not os.environ.get("TQDM_DISABLE")

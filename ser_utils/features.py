@@ -390,7 +390,7 @@ def _extract_all(paths: list[str], recipe: Recipe, n_jobs: int, progress: bool) 
     jobs = (delayed(_extract_chunk)(chunk, recipe) for chunk in chunks)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     bar = tqdm(total=len(paths), initial=len(collected), desc=f"{recipe.kind} features", unit="file",
-               disable=not progress)
+               disable=not config.show_progress(progress))
     for chunk_result in results:
         collected.extend(chunk_result)
         bar.update(len(chunk_result))

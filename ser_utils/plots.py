@@ -58,8 +58,8 @@ def counts(table: pd.DataFrame, caption: str) -> plt.Figure:
     """Clips per class, per gender and per actor."""
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw={"width_ratios": [3, 1, 4]})
     labels = list(table["label"].cat.categories) if hasattr(table["label"], "cat") else sorted(table["label"].unique())
-    sns.countplot(data=table, y="label", ax=axes[0], hue="label", order=labels, palette=class_palette(labels),
-                  legend=False)
+    sns.countplot(data=table, y="label", ax=axes[0], hue="label", order=labels, hue_order=labels,
+                  palette=class_palette(labels), dodge=False, legend=False)
     axes[0].set(title="Clips per class", xlabel="clips", ylabel="class")
     sns.countplot(data=table, x="gender", ax=axes[1], hue="gender", order=list(config.GENDERS), palette=GENDER_COLOURS,
                   legend=False)
@@ -217,7 +217,7 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, cha
     """Bar chart of ``metric`` (mean ± std over folds) for each model under each protocol."""
     frame = pd.DataFrame([{"model": s["model"], "protocol": s["protocol"], "mean": s["mean"][metric],
                            "std": s["std"][metric]} for s in summaries])
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(12, 4.5))
     models = list(dict.fromkeys(frame["model"]))
     protocols = list(dict.fromkeys(frame["protocol"]))
     width = 0.8 / len(protocols)
@@ -226,7 +226,7 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, cha
         positions = np.arange(len(models)) + (k - (len(protocols) - 1) / 2) * width
         spread = part["std"].where(part["std"] > 0)  # a single fold has no spread: no error bar
         bars = ax.bar(positions, part["mean"], width, yerr=spread, capsize=3, label=protocol)
-        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2, rotation=90 if len(protocols) > 1 else 0)
     if metric in ("accuracy", "uar"):
         ax.axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:.2f})")
     ax.set_xticks(np.arange(len(models)), models)

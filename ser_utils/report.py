@@ -9,6 +9,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
+from . import config
 from .evaluation import leaderboard, markdown_table, protocol_gap
 from .provenance import git_commit, package_versions
 from .storage import atomic_path, read_json
@@ -160,7 +161,30 @@ def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: st
     merged.cells.append(nbformat.v4.new_markdown_cell(results_and_limitations(metrics)))
     for number, cell in enumerate(merged.cells):
         cell["id"] = f"cell-{number}"
-    return merged
+    return redact_paths(merged, metrics["dataset"].get("path"))
+
+
+def redact_paths(book: nbformat.NotebookNode, corpus_path: str | None) -> nbformat.NotebookNode:
+    """Replace this machine's folders (the corpus, the project) by short names in every cell and text output:
+    a shared report must not carry the user's directory layout."""
+    replacements = [(str(config.PROJECT_ROOT), ".")]
+    if corpus_path:
+        replacements.insert(0, (str(corpus_path), f".../{Path(corpus_path).name}"))
+
+    def clean(text):
+        for folder, name in replacements:
+            text = text.replace(folder, name)
+        return text
+
+    for cell in book.cells:
+        cell.source = clean(cell.source)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for kind in ("text/plain", "text/html", "text/markdown"):
+                if kind in output.get("data", {}):
+                    output["data"][kind] = clean(output["data"][kind])
+    return book
 
 
 def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool = False,

@@ -70,7 +70,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
     tables, validations, records, first_model = [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
-                                                            disable=not progress)):
+                                                            disable=not config.show_progress(progress))):
         fit_index, val_index = validation_split(table, train_index, protocol, seed=seed + number)
         build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
@@ -256,3 +256,20 @@ def training_summary(runs: dict[tuple[str, str], Run]) -> pd.DataFrame:
                      "epochs run": ", ".join(str(fold["epochs_run"]) for fold in run.folds),
                      "train s (total)": round(sum(seconds), 1), "train s per fold": round(sum(seconds) / len(seconds), 1)})
     return pd.DataFrame(rows).set_index(["model", "protocol"])
+
+
+def stopping_summary(runs: dict[tuple[str, str], Run]) -> str:
+    """Markdown: for each network run, in how many folds early stopping ended training before the epoch limit."""
+    lines = []
+    for (name, protocol), run in runs.items():
+        epochs = [fold["epochs_run"] for fold in run.folds]
+        if not any(epochs) or run.model is None:
+            continue
+        limit = run.model.params["epochs"]
+        early = sum(count < limit for count in epochs)
+        verdict = ("stopped early in every fold" if early == len(epochs) else
+                   f"stopped early in {early} of {len(epochs)} folds; the others ran to the limit, so more epochs "
+                   "might still have helped" if early else
+                   "ran to the limit in every fold (early stopping never triggered), so more epochs might help")
+        lines.append(f"- **{name}** ({protocol}): epochs run {', '.join(map(str, epochs))} of at most {limit}: {verdict}.")
+    return "\n".join(lines) or "No network was trained."

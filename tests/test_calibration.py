@@ -1,10 +1,9 @@
 """Calibration: ECE, reliability bins, temperature scaling, and the honest place where the temperature is fitted."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from ser_utils import calibration, evaluation, features, runs, training
+from ser_utils import calibration, evaluation, runs, training
 
 
 def _softmax(logits):
@@ -55,15 +54,11 @@ def calibrated_svm(monkeypatch):
     monkeypatch.setattr(SVMModel, "calibrate", True)
 
 
-def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(stats_with_a_broken_clip, calibrated_svm):
+def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(stats_with_a_broken_clip, calibrated_svm,
+                                                                            relabel):
     """Relabelling fold 0's test actors changes neither the fold's temperature nor its probabilities."""
     run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
-    table = stats_with_a_broken_clip.table.copy()
-    tested = table["actor"].isin(run.folds[0]["test_actors"]).to_numpy()
-    codes = table["label"].cat.codes.to_numpy().copy()
-    codes[tested] = np.roll(codes[tested], 3)
-    table["label"] = pd.Categorical.from_codes(codes, categories=table["label"].cat.categories)
-    relabelled = features.FeatureSet(stats_with_a_broken_clip.features, table, [], stats_with_a_broken_clip.recipe)
+    relabelled = relabel(stats_with_a_broken_clip, run.folds[0]["test_actors"], 3)
     other = training.cross_validate(relabelled, "svm", "speaker", max_folds=1, progress=False)
     assert run.folds[0]["temperature"] == other.folds[0]["temperature"] != 1.0
     columns = [runs.probability_column(label) for label in run.labels]

@@ -25,7 +25,6 @@ import pytest
 import soundfile as sf
 
 from ser_utils import cli, config, corpus, features, runs, training
-from ser_utils.protocols import CorpusTooSmall
 
 
 @dataclass

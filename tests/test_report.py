@@ -15,7 +15,7 @@ def executed(tmp_path):
     for name in report.SECTIONS:
         book = nbformat.v4.new_notebook()
         code = nbformat.v4.new_code_cell("print('hello')")
-        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {name}\n"),
+        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {name} from {tmp_path}/corpus\n"),
                         nbformat.v4.new_output("stream", name="stderr", text="progress bar noise\n")]
         default = nbformat.v4.new_code_cell("DATASET = 'default value'", metadata={"tags": ["parameters"]})
         injected = nbformat.v4.new_code_cell("DATASET = 'injected value'", metadata={"tags": ["injected-parameters"]})
@@ -26,7 +26,8 @@ def executed(tmp_path):
             "emotion_accuracy": 0.55}
     run = {"model": "cnn", "protocol": "speaker", "n_folds": 6, "train_seconds": 3.0, "mean": mean,
            "std": {key: 0.04 for key in mean}}
-    metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)"},
+    metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)",
+                           "path": str(tmp_path / "corpus")},
                "scheme": config.label_scheme("gender_emotion5"), "headline": run,
                "runs": [run, run | {"protocol": "random", "mean": mean | {"uar": 0.8}}]}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))

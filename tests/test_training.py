@@ -74,15 +74,24 @@ def test_training_summary_lists_folds_and_epochs():
         "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0}
 
 
-def test_speaker_norm_never_reads_a_test_label(stats_with_a_broken_clip):
+def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():
+    class Network:
+        params = {"epochs": 40}
+
+    summary = training.stopping_summary({
+        ("cnn", "speaker"): runs.Run("cnn", "speaker", [], None, [{"epochs_run": 18}, {"epochs_run": 40}], Network()),
+        ("seed_cnn", "speaker"): runs.Run("seed_cnn", "speaker", [], None, [{"epochs_run": 40}] * 2, Network()),
+        ("svm", "speaker"): runs.Run("svm", "speaker", [], None, [{"epochs_run": 0}], Network()),
+    })
+    assert "**cnn** (speaker): epochs run 18, 40 of at most 40: stopped early in 1 of 2 folds" in summary
+    assert "**seed_cnn** (speaker): epochs run 40, 40 of at most 40: ran to the limit in every fold" in summary
+    assert "svm" not in summary
+
+
+def test_speaker_norm_never_reads_a_test_label(stats_with_a_broken_clip, relabel):
     """Relabelling the test actors of fold 0 must not change a single fold-0 probability."""
     run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker-norm", max_folds=1, progress=False)
-    table = stats_with_a_broken_clip.table.copy()
-    tested = table["actor"].isin(run.folds[0]["test_actors"]).to_numpy()
-    codes = table["label"].cat.codes.to_numpy().copy()
-    codes[tested] = np.roll(codes[tested], 7)
-    table["label"] = pd.Categorical.from_codes(codes, categories=table["label"].cat.categories)
-    relabelled = features.FeatureSet(stats_with_a_broken_clip.features, table, [], stats_with_a_broken_clip.recipe)
+    relabelled = relabel(stats_with_a_broken_clip, run.folds[0]["test_actors"], 7)
     other = training.cross_validate(relabelled, "svm", "speaker-norm", max_folds=1, progress=False)
     columns = [runs.probability_column(label) for label in run.labels]
     np.testing.assert_array_equal(run.predictions[columns].to_numpy(), other.predictions[columns].to_numpy())
