@@ -25,7 +25,6 @@ def _data(args) -> int:
     return 0
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 #: Files read and predicted together (one pass of each model per batch).
 PREDICT_BATCH = 32
 
@@ -38,7 +37,7 @@ def audio_files(paths: list[Path]) -> list[Path]:
     found = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in config.AUDIO_SUFFIXES and p.is_file())
         else:
             found.append(path)
     return found

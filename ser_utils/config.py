@@ -42,6 +42,8 @@ N_ACTORS = 24
 # The five emotions the seed project keeps; neutral, disgust and surprised are dropped.
 SEED_EMOTIONS = ("angry", "calm", "fearful", "happy", "sad")
 GENDERS = ("female", "male")
+#: Audio files the project reads (any letter case).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def _gender_emotion_labels(emotions: tuple[str, ...]) -> tuple[str, ...]:

@@ -16,9 +16,8 @@ import pandas as pd
 from . import config
 from .storage import atomic_path, read_json, write_json
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 _NAME_PATTERN = re.compile(r"^([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})$")
-_ACTOR_FOLDER = re.compile(r"^Actor_(\d{2})$")
+_ACTOR_FOLDER = re.compile(r"^Actor_([0-9]{2})$")
 TABLE_COLUMNS = [
     "path", "filename", "actor", "gender", "vocal_channel", "emotion",
     "intensity", "statement", "repetition", "label",
@@ -58,8 +57,8 @@ def parse_ravdess_name(path: str | Path) -> ClipInfo:
     """
     path = Path(path)
     name = path.name
-    if path.suffix.lower() not in AUDIO_SUFFIXES:
-        raise RavdessNameError(f"{name}: not an audio file name (expected one of {AUDIO_SUFFIXES})")
+    if path.suffix.lower() not in config.AUDIO_SUFFIXES:
+        raise RavdessNameError(f"{name}: not an audio file name (expected one of {config.AUDIO_SUFFIXES})")
     match = _NAME_PATTERN.match(path.stem)
     if match is None:
         raise RavdessNameError(f"{name}: expected seven two-digit fields MM-VV-EE-II-SS-RR-AA")
@@ -103,7 +102,7 @@ def find_audio_files(data_dir: str | Path) -> list[Path]:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"{data_dir}: no such data directory")
-    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in config.AUDIO_SUFFIXES)
 
 
 def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
