@@ -103,7 +103,7 @@ def _reason(path: Path, error: Exception) -> str:
 def _predict(args) -> int:
     """Predict every file; bad files are listed on stderr, kept out of the answers, and make the exit status 2."""
     from .models import load_model
-    from .prediction import model_warnings
+    from .prediction import model_corpus, model_warnings
 
     problem = _refuse_overwrite([args.csv, args.json, args.radar], args.force)
     if problem:
@@ -115,9 +115,9 @@ def _predict(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    corpus = model.metadata.get("dataset", {}).get("label", "an unknown corpus")
-    print(f"model {args.model} ({model.name}, trained on {corpus})", file=sys.stderr)
-    for warning in model_warnings(model):
+    print(f"model {args.model} ({model.name}, trained on {model_corpus(model)})", file=sys.stderr)
+    warnings = model_warnings(model)
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     files = audio_files(args.files)
     if not files:
@@ -132,21 +132,20 @@ def _predict(args) -> int:
             results.append(result)
             if args.json != "-":
                 print(f"{result.path}: {result.describe()}")
-    _write_outputs(args, model, results, failures)
+    _write_outputs(args, model, warnings, results, failures)
     if len(files) > 1:
         print(f"{len(results)} file(s) predicted, {len(failures)} skipped", file=sys.stderr)
     return EXIT_BAD_INPUT if failures else 0
 
 
-def _write_outputs(args, model, results, failures) -> None:
+def _write_outputs(args, model, warnings: list[str], results, failures) -> None:
     """The --json, --csv and --radar outputs (each written whole, or not at all)."""
-    from .prediction import model_warnings
+    from .prediction import model_corpus
     from .storage import atomic_path
 
     if args.json:
-        document = {"model": {"path": str(args.model), "name": model.name,
-                              "corpus": model.metadata.get("dataset", {}).get("label", "unknown"),
-                              "warnings": model_warnings(model)},
+        document = {"model": {"path": str(args.model), "name": model.name, "corpus": model_corpus(model),
+                              "warnings": warnings},
                     "predictions": [r.to_dict() for r in results], "failures": failures}
         if args.json == "-":
             print(json.dumps(document, indent=2))
@@ -166,16 +165,18 @@ def prediction_table(results, failures: list[dict], labels: list[str]):
     """One row per file: the answer and its warnings, or the error that skipped it; a probability column per class."""
     import pandas as pd
 
+    from .runs import probability_column
+
     rows = []
     for result in results:
         answer = result.to_dict()
         rows.append({key: answer.get(key) for key in ("path", "label", "probability", "gender", "gender_probability",
                                                       "emotion")}
                     | {"warnings": "; ".join(result.warnings), "error": ""}
-                    | {f"p_{label}": answer["probabilities"][label] for label in labels})
+                    | {probability_column(label): answer["probabilities"][label] for label in labels})
     rows += [{"path": failure["path"], "error": failure["error"]} for failure in failures]
     columns = ["path", "label", "probability", "gender", "gender_probability", "emotion", "warnings", "error"]
-    return pd.DataFrame(rows, columns=columns + [f"p_{label}" for label in labels])
+    return pd.DataFrame(rows, columns=columns + [probability_column(label) for label in labels])
 
 
 def _save_radar(result, model, path) -> None:
@@ -184,13 +185,14 @@ def _save_radar(result, model, path) -> None:
 
     matplotlib.use("Agg")
     from . import plots
+    from .prediction import model_corpus
     from .storage import atomic_path
 
     if result.gender is None:
         print("warning: no radar chart; the model's labels carry no gender", file=sys.stderr)
         return
     polygons, emotions = result.emotions_by_gender()
-    caption = f"model {model.name} ({model.metadata.get('dataset', {}).get('label', 'unknown corpus')})"
+    caption = f"model {model.name} ({model_corpus(model)})"
     figure = plots.radar(polygons, emotions, result.gender[0], f"Emotion probabilities: {Path(result.path).name}", caption)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=120, format="png")

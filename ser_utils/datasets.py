@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config, synth
+from .storage import remove_leftovers
 
 RAVDESS_URL = "https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip"
 RAVDESS_MD5 = "bc696df654c87fed845eb13823edef8a"
@@ -104,13 +105,10 @@ def safe_extract(archive: str | Path, target: str | Path) -> Path:
     """
     import shutil
     import tempfile
-    import time
 
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in target.parent.glob(f".{target.name}.*"):  # staging of a killed extraction
-        if leftover.is_dir() and time.time() - leftover.stat().st_mtime > 3600:
-            shutil.rmtree(leftover, ignore_errors=True)
+    remove_leftovers(target.parent, f".{target.name}.*")  # the staging folder of a killed extraction
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         with zipfile.ZipFile(archive) as bundle:

@@ -201,7 +201,7 @@ def leaderboard(summaries: list[dict]) -> pd.DataFrame:
     rows = [{"protocol": s["protocol"], "model": s["model"], "folds": s["n_folds"], "UAR": _mean_std(s, "uar"),
              "macro-F1": _mean_std(s, "f1_macro"), "gender acc": _mean_std(s, "gender_accuracy"),
              "emotion acc (5)": _mean_std(s, "emotion_accuracy"),
-             "ECE (raw)": _calibration(s), "fit s (all folds)": s["train_seconds"],
+             "ECE (before calibration)": _calibration(s), "fit s (all folds)": s["train_seconds"],
              "predict ms/clip": s.get("predict_ms_per_clip", float("nan"))} for s in ranked]
     return pd.DataFrame(rows).set_index(["protocol", "model"])
 
@@ -267,7 +267,7 @@ def read_headline(metrics_path) -> dict:
 def trust_statement(metrics_path, model: str, protocol: str) -> str:
     """One sentence on how well ``model`` did under ``protocol``, read from ``metrics.json`` (notebook 04)."""
     metrics = read_json(metrics_path)
-    summary = next((run for run in metrics["runs"] if (run["model"], run["protocol"]) == (model, protocol)), None)
+    summary = find_run(metrics["runs"], model, protocol)
     if summary is None:
         return f"{metrics_path}: no evaluation of {model} under the {protocol} protocol"
     mean, std, folds = summary["mean"]["uar"], summary["std"]["uar"], summary["n_folds"]

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from . import config
 from .audio import AudioError, audio_info, fix_length, load_audio, speech_bounds
-from .storage import atomic_path
+from .storage import atomic_path, remove_leftovers
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
@@ -415,7 +415,7 @@ def extract_features(
     paths = [str(path) for path in table["path"]]
     cache_file = None
     if cache_dir is not None:
-        remove_stale_temporaries(Path(cache_dir))
+        remove_leftovers(Path(cache_dir), ".*.npz*")  # temporary files of an interrupted extraction
         cache_file = Path(cache_dir) / f"{recipe.kind}-{cache_key(paths, recipe)}.npz"
         cached = read_cache(cache_file, len(paths))
         if cached is not None:
@@ -444,17 +444,6 @@ def read_cache(cache_file: Path, n_paths: int):
         cache_file.unlink(missing_ok=True)
         return None
     return features, ok, reasons
-
-
-def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> None:
-    """Delete temporary files that an interrupted write left in ``folder`` (see :func:`~ser_utils.storage.atomic_path`)."""
-    import time
-
-    if not folder.is_dir():
-        return
-    for leftover in folder.glob(".*.npz*"):
-        if time.time() - leftover.stat().st_mtime > older_than_s:
-            leftover.unlink(missing_ok=True)
 
 
 def _feature_set(table, features, ok, reasons, recipe, *, from_cache: bool) -> FeatureSet:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import audio_info, load_audio, resample, speech_bounds
+from .audio import load_audio, resample, speech_bounds
 from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model
 
@@ -109,8 +109,9 @@ def unlike_speech(samples: np.ndarray, speech: np.ndarray, sample_rate: int) -> 
     import librosa
 
     warnings = []
-    power = np.abs(librosa.stft(speech, n_fft=512, hop_length=256)) ** 2
-    flatness = float(np.median(librosa.feature.spectral_flatness(S=np.sqrt(power))))
+    magnitude = np.abs(librosa.stft(speech, n_fft=512, hop_length=256))
+    flatness = float(np.median(librosa.feature.spectral_flatness(S=magnitude)))
+    power = magnitude**2
     if flatness > NOISE_FLATNESS:
         warnings.append(f"sounds like noise, not speech (spectral flatness {flatness:.2f}; speech is below 0.25)")
     high_band = power[librosa.fft_frequencies(sr=sample_rate, n_fft=512) >= 2000].sum() / max(power.sum(), 1e-20)
@@ -131,6 +132,11 @@ def recording_warnings(native: np.ndarray, native_rate: int) -> list[str]:
     if native_rate < MIN_SAMPLE_RATE:
         warnings.append(f"sampled at {native_rate} Hz: the band above {native_rate // 2} Hz that the model reads is missing")
     return warnings
+
+
+def model_corpus(model: Model) -> str:
+    """The caption of the corpus ``model`` was trained on (as its metadata records it)."""
+    return model.metadata.get("dataset", {}).get("label", "an unknown corpus")
 
 
 def model_warnings(model: Model) -> list[str]:
@@ -168,7 +174,6 @@ def read_clip(model: Model, path: str | Path) -> tuple[np.ndarray, list[str]]:
 
     Raises :class:`~ser_utils.audio.AudioError` naming the file if it cannot be used.
     """
-    audio_info(path)  # a clear error for folders, pipes, unreadable and empty files
     with python_warnings.catch_warnings(record=True) as caught:  # e.g. channels that cancel out when mixed
         python_warnings.simplefilter("always")
         native, native_rate = load_audio(path)

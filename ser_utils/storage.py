@@ -52,3 +52,17 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
 def read_json(path: str | os.PathLike) -> dict:
     """Read a JSON file written by :func:`write_json`."""
     return json.loads(Path(path).read_text())
+
+
+def remove_leftovers(folder: Path, pattern: str, *, older_than_s: float = 3600.0) -> None:
+    """Delete what an interrupted write left in ``folder`` (files or folders matching ``pattern``, untouched for
+    ``older_than_s`` seconds, so that a write still in progress elsewhere is kept)."""
+    import shutil
+    import time
+
+    for leftover in Path(folder).glob(pattern):
+        if time.time() - leftover.stat().st_mtime > older_than_s:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
