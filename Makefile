@@ -116,9 +116,9 @@ test: $(STAMP) ## unit tests, then nbval over the notebooks
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 \
 		-p no:cacheprovider notebooks
 
-accuracy: $(STAMP) ## leaderboard: every model under every protocol over all folds (DATASET=, RAVDESS_DIR=, SCHEME=)
+accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
 	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
-		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),)
+		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),) $(ACCURACY_ARGS)
 
 bench: $(STAMP) ## time `ser predict` cold start, warm latency and feature extraction (BENCH_ARGS="--parts cold")
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)

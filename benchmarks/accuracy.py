@@ -3,10 +3,15 @@
 Run with ``make accuracy`` (``DATASET=``, ``RAVDESS_DIR=``, ``SCHEME=`` as for ``make report``):
 
     make accuracy RAVDESS_DIR=../shared/ravdess-sample
+    make accuracy RAVDESS_DIR=../shared/ravdess-sample ACCURACY_ARGS="--augment --robustness"
+
+``--augment`` trains every model that can use it on corrupted copies of its training clips as well
+(``ser_utils.augment``); ``--robustness`` scores every model of the speaker protocol, over all test folds,
+on its test clips corrupted by each condition of the robustness study (noise, rooms, telephone, length).
 
 Prints the leaderboard (UAR mean ± std over folds, macro-F1, gender and 5-emotion
 accuracy, fit and predict seconds) and writes it to ``reports/<dataset>/accuracy.md``
-and ``accuracy.json``. Nothing is saved to ``models/``: the benchmark only measures.
+and ``accuracy.json`` (``accuracy-augmented.*`` with ``--augment``). Nothing is saved to ``models/``: the benchmark only measures.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import argparse
 import os
 import time
 
+import pandas as pd
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from ser_utils import config, corpus, datasets, evaluation, training  # noqa: E402
+from ser_utils import augment, config, corpus, datasets, evaluation, training  # noqa: E402
 from ser_utils.models import model_class  # noqa: E402
 from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
@@ -39,6 +46,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(training.DEFAULT_PLAN), help="subset of the plan")
     parser.add_argument("--protocols", nargs="+", default=list(training.ALL_PROTOCOLS), help="subset of the protocols")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    parser.add_argument("--augment", action="store_true", help="train on corrupted copies of the training clips too")
+    parser.add_argument("--copies", type=int, default=augment.Augmentation.copies, help="corrupted copies per clip")
+    parser.add_argument("--robustness", action="store_true", help="score every model on corrupted test clips")
     args = parser.parse_args()
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
@@ -48,25 +58,50 @@ def main() -> None:
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()
-    runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, progress=False)
+    augmentation = augment.Augmentation(copies=args.copies, seed=args.seed) if args.augment else None
+    runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, augmentation=augmentation,
+                              study=args.robustness, progress=False)
     seconds = time.perf_counter() - start
     board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
     candidates = ensemble_candidates(runs)
+    training_kind = f"trained with {args.copies} corrupted cop{'y' if args.copies == 1 else 'ies'} per clip" \
+        if augmentation else "trained on clean clips"
     title = (f"Accuracy benchmark: {dataset.label}, scheme {args.scheme} ({len(table)} clips, "
-             f"{table['actor'].nunique()} actors), all folds, {seconds / 60:.1f} min on {os.cpu_count()} cores")
+             f"{table['actor'].nunique()} actors), {training_kind}, all folds, {seconds / 60:.1f} min on "
+             f"{os.cpu_count()} cores")
     markdown = f"# {title}\n\nCommand: `{' '.join(['make accuracy', *_make_args(args)])}`\n\n{evaluation.markdown_table(board)}\n"
     if candidates is not None:
         markdown += f"\nEnsemble member sets, speaker protocol:\n\n{evaluation.markdown_table(candidates)}\n"
+    studies = {name: evaluation.robustness_summary(run) for (name, protocol), run in runs.items()
+               if run.robustness is not None}
+    if studies:
+        markdown += robustness_markdown(studies)
     print(markdown)
     out = config.REPORTS_DIR / dataset.name
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "accuracy.md") as tmp:
+    stem = "accuracy-augmented" if augmentation else "accuracy"
+    with atomic_path(out / f"{stem}.md") as tmp:
         tmp.write_text(markdown)
-    write_json(out / "accuracy.json", {"title": title, "dataset": dataset.to_dict(), "scheme": args.scheme,
-                                       "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
-                                       "ensemble_candidates": [] if candidates is None
-                                       else candidates.reset_index().to_dict("records")})
-    print(f"wrote {out / 'accuracy.md'} and {out / 'accuracy.json'}")
+    write_json(out / f"{stem}.json", {"title": title, "dataset": dataset.to_dict(), "scheme": args.scheme,
+                                      "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
+                                      "ensemble_candidates": [] if candidates is None
+                                      else candidates.reset_index().to_dict("records"),
+                                      "robustness": {name: study.to_dict("records") for name, study in studies.items()}})
+    print(f"wrote {out / stem}.md and {out / stem}.json")
+
+
+def robustness_markdown(studies: dict) -> str:
+    """Tables of the robustness study: UAR (mean ± std over folds) and gender accuracy, a column per model."""
+    def wide(value):
+        columns = {name: study.set_index(["condition", "level"]).apply(value, axis=1) for name, study in studies.items()}
+        return evaluation.markdown_table(pd.DataFrame(columns))
+
+    uar = wide(lambda row: f"{row['uar']:.3f} ± {row['uar_std']:.3f} ({row['uar_vs_clean']:.0%})")
+    text = (f"\nRobustness, speaker protocol, all test folds (test clips corrupted; babble from the fold's other test "
+            f"clips). UAR mean ± std over folds (share of the clean UAR):\n\n{uar}\n")
+    if all("gender_accuracy" in study for study in studies.values()):
+        text += f"\nGender accuracy (mean over folds):\n\n{wide(lambda row: format(row['gender_accuracy'], '.3f'))}\n"
+    return text
 
 
 def ensemble_candidates(runs: dict):
@@ -83,7 +118,13 @@ def _make_args(args) -> list[str]:
     """The Make variables that reproduce this run."""
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
     words += [f"RAVDESS_DIR={args.data_dir}"] if args.data_dir else []
-    return words + ([f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else [])
+    words += [f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else []
+    switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.DEFAULT_PLAN) else []
+    switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(training.ALL_PROTOCOLS) else []
+    switches += ["--augment"] if args.augment else []
+    switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []
+    switches += ["--robustness"] if args.robustness else []
+    return words + ([f'ACCURACY_ARGS="{" ".join(switches)}"'] if switches else [])
 
 
 if __name__ == "__main__":

@@ -178,6 +178,27 @@ def summarise(run) -> dict:
     }
 
 
+def robustness_summary(run) -> pd.DataFrame:
+    """Per condition and level of the robustness study: UAR and gender accuracy, mean and std over test folds.
+
+    The first rows are the clean clips (condition "clean"); ``uar_vs_clean`` is the mean UAR
+    as a fraction of the clean mean UAR.
+    """
+    if run.robustness is None:
+        raise ValueError(f"run {run.model_name!r} / {run.protocol} has no robustness study (train with study=True)")
+    groups = [("clean", 0.0, run.predictions)] + [
+        (condition, level, rows) for (condition, level), rows in run.robustness.groupby(["condition", "level"], sort=False)]
+    rows = []
+    for condition, level, predictions in groups:
+        per_fold = pd.DataFrame([classification_metrics(*run_arrays(fold_rows, run.labels), run.labels)
+                                 for _, fold_rows in predictions.groupby("fold")])
+        rows.append({"condition": condition, "level": level, "uar": per_fold["uar"].mean(), "uar_std": per_fold["uar"].std(ddof=0)}
+                    | ({"gender_accuracy": per_fold["gender_accuracy"].mean()} if "gender_accuracy" in per_fold else {}))
+    table = pd.DataFrame(rows)
+    table["uar_vs_clean"] = table["uar"] / table.loc[0, "uar"]
+    return table.round(4)
+
+
 #: Protocols in leaderboard order: the strict one first (the order of :data:`~ser_utils.protocols.PROTOCOLS`).
 PROTOCOL_ORDER = tuple(PROTOCOLS)
 

@@ -46,6 +46,9 @@ class Run:
     dataset: dict = field(default_factory=dict)
     #: each fold's predictions of its validation actors (in memory only: they calibrate the ensemble)
     validation: pd.DataFrame | None = None
+    #: each fold's predictions of its test clips under each corruption of the robustness study
+    #: (columns ``condition`` and ``level`` beside those of :attr:`predictions`; in memory only)
+    robustness: pd.DataFrame | None = None
 
     def record(self) -> dict:
         """The JSON-able description written to ``run.json``."""

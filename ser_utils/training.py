@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 
 import numpy as np
@@ -17,8 +18,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
+from .augment import Augmentation, study_corruptions
 from .calibration import fit_temperature, with_temperature
-from .features import FeatureSet, extract_features
+from .features import FeatureSet, corrupted_features, corrupted_key, extract_features
 from .models import ModelMismatch, build_model, model_class
 from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
 from .provenance import git_commit, package_versions
@@ -46,6 +48,7 @@ REPORT_PLAN = DEFAULT_PLAN | {"cnn": ("speaker",), "seed_cnn": ("speaker",), "sv
 
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
+                   augmentation: Augmentation | None = None, study: bool = False, corrupted: dict | None = None,
                    progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
@@ -57,6 +60,13 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     gender, fold and true label beside its probabilities. The model of the first fold is
     kept as the run's model, with its metadata; under ``speaker-norm`` no model is kept (it
     cannot predict a new speaker's single clip).
+
+    With an ``augmentation``, families that :attr:`~ser_utils.models.Model.augments` also train on
+    corrupted copies of their training clips (:mod:`ser_utils.augment`; not under ``speaker-norm``,
+    whose per-speaker statistics a copy would change); validation and test clips stay clean. With
+    ``study`` (speaker protocol), each fold's model also predicts its test clips under every
+    corruption of the robustness study (:attr:`~ser_utils.runs.Run.robustness`). ``corrupted`` holds
+    features of corrupted clips extracted beforehand (:func:`~ser_utils.features.corrupted_features`).
     """
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
@@ -67,18 +77,28 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         features = normalise_per_speaker(features, table["actor"])
     labels = list(table["label"].cat.categories)
     targets = table["label"].cat.codes.to_numpy()
+    augmentation = augmentation if family.augments and protocol != "speaker-norm" else None
+    study = study and protocol == "speaker"
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
-    tables, validations, records, first_model = [], [], [], None
+    corruptions = [fold_corruptions(table, train_index, test_index, augmentation, study, seed=seed)
+                   for train_index, test_index in folds]
+    if augmentation or study:
+        corrupted = corrupted if corrupted is not None and feature_set.recipe in corrupted else corrupted_features(
+            [c for copies, tested in corruptions for c in copies + [c for *_, c in tested]], [feature_set.recipe],
+            progress=progress)
+        corrupted = corrupted[feature_set.recipe]
+    tables, validations, studies, records, first_model = [], [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
                                                             disable=not config.show_progress(progress))):
+        copies, tested = corruptions[number]
         fit_index, val_index = validation_split(table, train_index, protocol, seed=seed + number)
         build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
-        model = build().fit(features[fit_index], targets[fit_index], (features[val_index], targets[val_index])
-                            if family.uses_validation else None)
+        model = build().fit(*with_copies(features, targets, table, fit_index, copies, corrupted),
+                            (features[val_index], targets[val_index]) if family.uses_validation else None)
         validation = model.predict_proba(features[val_index])
         if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
-            model = build().fit(features[train_index], targets[train_index])
+            model = build().fit(*with_copies(features, targets, table, train_index, copies, corrupted))
         if family.calibrate:
             model.temperature = fit_temperature(validation, targets[val_index])
         fitted = time.perf_counter()
@@ -87,20 +107,59 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
         validations.append(predictions_table(table.iloc[val_index], number,
                                              with_temperature(validation, model.temperature), labels))
+        if tested:
+            studies.append(study_predictions(model, table, tested, corrupted, number))
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "temperature": model.temperature,
+                        "epochs_run": model.epochs_run, "temperature": model.temperature, "corrupted_copies": len(copies),
                         "seconds": round(fitted - start, 2), "predict_seconds": round(predicted - fitted, 3)})
         if first_model is None and protocol != "speaker-norm":
             first_model = model
             first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
-                                                fit_seconds=fitted - start)
+                                                fit_seconds=fitted - start, augmentation=augmentation)
     return Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, first_model,
-               validation=pd.concat(validations, ignore_index=True))
+               validation=pd.concat(validations, ignore_index=True),
+               robustness=pd.concat(studies, ignore_index=True) if studies else None)
 
 
-def _average_runs(tables: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Mean probabilities of the clips (path and fold) that every table holds, in the first table's row order."""
-    keys = ["path", "fold"]
+def fold_corruptions(table: pd.DataFrame, train_index, test_index, augmentation: Augmentation | None, study: bool, *,
+                     seed: int) -> tuple[list, list]:
+    """(corrupted training copies, robustness-study corruptions of the test clips) of one fold.
+
+    Copies are made of every training clip (babble from the fold's training speakers); the
+    study corrupts only test clips (babble from the fold's other test clips).
+    """
+    copies = augmentation.corruptions(table, train_index) if augmentation else []
+    tested = study_corruptions(table, test_index, seed=seed) if study else []
+    return copies, tested
+
+
+def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):
+    """(features, targets) of the rows at ``index`` plus the usable corrupted copies of those clips."""
+    if not copies:
+        return features[index], targets[index]
+    target_of = dict(zip(table["path"].iloc[index], targets[index]))
+    extra = [(corrupted[corrupted_key(c)], target_of[c.path]) for c in copies if c.path in target_of]
+    extra = [(row, target) for row, target in extra if not isinstance(row, str)]
+    if not extra:
+        return features[index], targets[index]
+    rows, extra_targets = zip(*extra)
+    return np.concatenate([features[index], np.stack(rows)]), np.concatenate([targets[index], extra_targets])
+
+
+def study_predictions(model, table: pd.DataFrame, tested: list, corrupted: dict, fold: int) -> pd.DataFrame:
+    """The fold model's predictions of its corrupted test clips: a predictions table with condition and level."""
+    usable = [(name, level, c) for name, level, c in tested if not isinstance(corrupted[corrupted_key(c)], str)]
+    clips = table.set_index("path").loc[[c.path for *_, c in usable]].reset_index()
+    probabilities = model.predict_proba(np.stack([corrupted[corrupted_key(c)] for *_, c in usable]))
+    frame = predictions_table(clips, fold, probabilities, model.labels)
+    frame.insert(4, "condition", [name for name, *_ in usable])
+    frame.insert(5, "level", [float(level) for _, level, _ in usable])
+    return frame
+
+
+def _average_runs(tables: list[pd.DataFrame], columns: list[str], keys=("path", "fold")) -> pd.DataFrame:
+    """Mean probabilities of the clips (``keys``: path and fold) that every table holds, in the first table's row order."""
+    keys = list(keys)
     indexed = [table.set_index(keys) for table in tables]
     common = indexed[0].index
     for other in indexed[1:]:
@@ -125,13 +184,17 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     columns = [probability_column(label) for label in first.labels]
     predictions = _average_runs([run.predictions for run in member_runs], columns)
     validation = _average_runs([run.validation for run in member_runs], columns)
+    studied = all(run.robustness is not None for run in member_runs)
+    robustness = _average_runs([run.robustness for run in member_runs], columns,
+                               keys=("path", "fold", "condition", "level")) if studied else None
     codes = {label: code for code, label in enumerate(first.labels)}
     records = []
     for i, fold in enumerate(first.folds):
-        held_out, tested = validation["fold"] == fold["fold"], predictions["fold"] == fold["fold"]
+        held_out = validation["fold"] == fold["fold"]
         temperature = fit_temperature(validation.loc[held_out, columns].to_numpy(),
                                       validation.loc[held_out, "label"].map(codes).to_numpy())
-        for table, rows in ((predictions, tested), (validation, held_out)):
+        for table in (predictions, validation) + ((robustness,) if studied else ()):
+            rows = table["fold"] == fold["fold"]
             table.loc[rows, columns] = with_temperature(table.loc[rows, columns].to_numpy(), temperature)
         records.append({"fold": fold["fold"], "test_actors": fold["test_actors"], "history": {}, "epochs_run": 0,
                         "members": [run.model_name for run in member_runs], "temperature": temperature,
@@ -142,7 +205,7 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
         model = EnsembleModel.from_members([run.model for run in member_runs])
         model.metadata = dict(first.model.metadata)
         model.temperature = records[0]["temperature"]
-    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation)
+    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation, robustness)
 
 
 def _actors(table: pd.DataFrame, index) -> list[int]:
@@ -150,7 +213,7 @@ def _actors(table: pd.DataFrame, index) -> list[int]:
     return sorted(int(a) for a in table.iloc[index]["actor"].unique())
 
 
-def run_metadata(table, protocol, train_index, val_index, test_index, *, seed, fit_seconds) -> dict:
+def run_metadata(table, protocol, train_index, val_index, test_index, *, seed, fit_seconds, augmentation=None) -> dict:
     """What a saved model's ``metadata.json`` records besides the model's own settings."""
     return {
         "protocol": protocol,
@@ -159,6 +222,7 @@ def run_metadata(table, protocol, train_index, val_index, test_index, *, seed, f
                   "test_actors": _actors(table, test_index), "n_train": int(len(train_index)),
                   "n_test": int(len(test_index))},
         "run_seed": seed,
+        "augmentation": asdict(augmentation) if augmentation else None,
         "fit_seconds": round(fit_seconds, 2),
         "versions": package_versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -186,10 +250,13 @@ def member_names(params: dict) -> list[str]:
 
 
 def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 6, params: dict | None = None,
-              seed: int = config.DEFAULT_SEED, progress: bool = True) -> dict[tuple[str, str], Run]:
+              seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None, study: bool = False,
+              progress: bool = True) -> dict[tuple[str, str], Run]:
     """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs.
 
-    The ensemble runs under a protocol only where all its members did.
+    The ensemble runs under a protocol only where all its members did. ``augmentation`` and
+    ``study`` are passed to :func:`cross_validate`; the corrupted clips they need are extracted
+    first, once for all models (each clip corrupted once for every feature recipe).
     """
     params = params or {}
     labels = list(table["label"].cat.categories)
@@ -201,11 +268,21 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
             print(f"{name}: skipped {len(feature_sets[name].failed)} unusable file(s):",
                   *(f"{path}: {reason}" for path, reason in feature_sets[name].failed), sep="\n  ")
     feature_sets = common_clips(feature_sets)
+    corrupted: dict = {}
+    augmenting = [name for name in trained if model_class(name).augments] if augmentation else []
+    for names, copies, tested in ((augmenting, augmentation, False), (trained if study else [], None, True)):
+        if names:
+            extracted = extract_corrupted(feature_sets[names[0]].table, {n: plan[n] for n in names},
+                                          {feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
+                                          augmentation=copies, study=tested, progress=progress)
+            for recipe, bank in extracted.items():
+                corrupted.setdefault(recipe, {}).update(bank)
     runs = {}
     for name in trained:
         for protocol in plan[name]:
             runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, n_folds=n_folds,
-                                                  params=params.get(name), seed=seed, progress=progress)
+                                                  params=params.get(name), seed=seed, augmentation=augmentation,
+                                                  study=study, corrupted=corrupted, progress=progress)
     members = member_names(params)
     for protocol in plan.get("ensemble", ()):
         available = [runs[m, protocol] if (m, protocol) in runs else runs[flat, protocol]
@@ -214,6 +291,23 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
         if len(available) == len(members):  # never an ensemble with a member missing
             runs["ensemble", protocol] = combine_runs(available)
     return runs
+
+
+def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: set, *, n_folds: int, seed: int,
+                      augmentation: Augmentation | None, study: bool, progress: bool = True) -> dict:
+    """Features, per recipe, of every corrupted clip that the runs of ``plan`` will train or be studied on."""
+    corruptions = {}
+    for protocol in sorted({p for protocols in plan.values() for p in protocols}):
+        for train_index, test_index in make_folds(table, protocol, n_folds=n_folds, seed=seed):
+            copies, tested = fold_corruptions(table, train_index, test_index,
+                                              augmentation if protocol != "speaker-norm" else None,
+                                              study and protocol == "speaker", seed=seed)
+            corruptions.update((c, None) for c in copies + [c for *_, c in tested])
+    corrupted = {}
+    for rate in sorted({(recipe.sample_rate, recipe.res_type) for recipe in recipes}):
+        same_rate = [recipe for recipe in recipes if (recipe.sample_rate, recipe.res_type) == rate]
+        corrupted |= corrupted_features(list(corruptions), same_rate, progress=progress)
+    return corrupted
 
 
 def _applies(name: str, labels: list[str]) -> bool:

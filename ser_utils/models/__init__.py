@@ -65,6 +65,8 @@ class Model:
     #: True for families whose probabilities the training loop calibrates (a temperature fitted on validation
     #: actors): chosen where that lowered the expected calibration error on real RAVDESS (see the README)
     calibrate: ClassVar[bool] = False
+    #: True for families trained on corrupted copies when the training loop is given an augmentation
+    augments: ClassVar[bool] = True
 
     def __init__(self, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params):
         unknown = set(params) - set(self.defaults)

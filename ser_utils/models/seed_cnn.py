@@ -20,6 +20,8 @@ class SeedCNNModel(NetworkModel):
     name = "seed_cnn"
     title = "Seed Conv1D (legacy 216-value feature)"
     defaults = NetworkModel.defaults | {"learning_rate": 1e-4, "epochs": 20}
+    #: the seed's baseline is trained as the seed trained it: on clean clips only
+    augments = False
 
     @classmethod
     def default_recipe(cls) -> LegacyRecipe:
