@@ -3,6 +3,7 @@
 #   make test     unit tests, then nbval over the notebooks
 # Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
 #                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
+#                    AUGMENT=1 (corrupted copies per training clip; 0: clean training)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -21,13 +22,14 @@ SCHEME      ?= gender_emotion5
 MODEL       ?= best
 SPLIT       ?= speaker
 EPOCHS      ?= 40
+AUGMENT     ?= 1
 FOLDS       ?= 6
 SEED        ?= 42
 
 REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
-PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED)
+PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED) AUGMENT=$(AUGMENT)
 PAPERMILL   := TQDM_DISABLE=1 $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
@@ -56,7 +58,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## create or refresh the virtual environment from the lock
 
-data: $(STAMP) ## build the synthetic corpus (1440 clips, offline)
+data: $(STAMP) ## build the synthetic corpus (720 clips, offline)
 	$(PY) -m ser_utils.cli data --seed $(SEED)
 
 # Rewritten only when a parameter changes, so stages re-run exactly when they are stale.
@@ -91,7 +93,7 @@ $(REPORT_DIR)/02_mfcc_exploration.ipynb: notebooks/02_mfcc_exploration.ipynb $(L
 	$(call execute,02_mfcc_exploration,-p SEED $(SEED))
 
 $(REPORT_DIR)/03_training.ipynb $(RUNS) &: notebooks/03_training.ipynb $(LABELS) $(REPORT_DIR)/02_mfcc_exploration.ipynb
-	$(call execute,03_training,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED))
+	$(call execute,03_training,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED) -p AUGMENT_COPIES $(AUGMENT))
 	@touch $(RUNS)
 
 $(REPORT_DIR)/04_evaluation.ipynb $(METRICS) &: notebooks/04_evaluation.ipynb $(LABELS) $(RUNS)

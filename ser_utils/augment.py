@@ -352,3 +352,16 @@ def study_corruptions(table, index, conditions=tuple(STUDY_CONDITIONS), *, seed:
                 out.append((name, level, Corruption(path, (step,), clip_seed(seed, path, 3), sources)))
     return out
 
+
+
+def showcase(table, path: str, *, rate: int = 16000, seed: int = config.DEFAULT_SEED) -> dict[str, np.ndarray]:
+    """The clip at ``path`` clean and under one corruption of each kind (babble from other actors of ``table``)."""
+    actor = table.loc[table["path"] == path, "actor"].iloc[0]
+    others = table.loc[table["actor"] != actor, ["path", "actor"]].to_numpy()
+    examples = {"clean": (), "white noise, 10 dB SNR": (("white", 10.0),), "babble, 10 dB SNR": (("babble", 10.0),),
+                "room, RT60 0.6 s": (("reverb", 0.6, 0, "study"),), "telephone line": (("telephone",),),
+                "MP3, VBR quality 9": (("codec", 9.0),)}
+    sources = babble_sources(others, salt=seed)
+    samples, _ = load_audio(path, sample_rate=rate)
+    return {name: apply(Corruption(path, steps, clip_seed(seed, path), sources), samples, rate)
+            for name, steps in examples.items()}

@@ -37,7 +37,8 @@ EMOTIONS = {
 }
 INTENSITIES = {1: "normal", 2: "strong"}
 STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the door"}
-N_ACTORS = 24
+#: Actors of the synthetic corpus: as many as the real development sample (RAVDESS has 24); 6 female + 6 male
+N_ACTORS = 12
 
 # The five emotions the seed project keeps; neutral, disgust and surprised are dropped.
 SEED_EMOTIONS = ("angry", "calm", "fearful", "happy", "sad")

@@ -38,7 +38,7 @@ class Dataset:
     def label(self) -> str:
         """Short caption naming the corpus; a synthetic corpus always says so."""
         if self.synthetic:
-            return "SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, 24 speakers)"
+            return f"SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, {config.N_ACTORS} speakers)"
         actors = len([folder for folder in self.path.glob("Actor_*") if folder.is_dir()])
         size = f"{actors} actors, " if actors else ""
         return f"RAVDESS speech ({size}folder {self.path.name}/)"  # not the absolute path: reports get shared
@@ -47,7 +47,7 @@ class Dataset:
         """A Markdown paragraph on what this corpus is, for the notebooks' prose (written per corpus)."""
         if self.synthetic:
             return ("**This run uses the synthetic corpus**: eSpeak NG speech made offline in RAVDESS's exact design "
-                    "and naming (24 speakers, 1440 clips). It is *not* real emotional speech: the voices are robotic, "
+                    f"and naming ({config.N_ACTORS} speakers, {60 * config.N_ACTORS} clips). It is *not* real emotional speech: the voices are robotic, "
                     "and each emotion is a rule that moves loudness, pitch, tempo and voice quality as in people. It "
                     "proves that the pipeline works; every figure is labelled synthetic.")
         return (f"**This run uses real RAVDESS recordings**: {self.label}. Professional actors speak two fixed "

@@ -295,21 +295,68 @@ def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[
     return stamp(fig, caption)
 
 
-def degradation(frame: pd.DataFrame, *, x: str, xlabel: str, title: str, caption: str, clean: dict,
-                chance: dict, invert: bool = False) -> plt.Figure:
-    """Accuracy (columns ``accuracy``, ``gender_accuracy``, ...) as a condition worsens, each measure's level on
-    the clean clips (``clean``: column -> value, solid line) and its chance level (``chance``, dotted) beside it."""
-    fig, ax = plt.subplots(figsize=(8.5, 4))
-    for column, colour in zip([c for c in frame.columns if c != x], sns.color_palette("deep")):
-        ax.plot(frame[x], frame[column], marker="o", color=colour, label=column.replace("_", " "))
-        if column in clean:
-            ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.6, label=f"clean ({clean[column]:.2f})")
-        if column in chance:
-            ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"chance ({chance[column]:.2f})")
-    ax.set(title=title, xlabel=xlabel, ylabel="fraction correct", ylim=(0, 1.05))
-    if invert:
-        ax.invert_xaxis()
-    legend_outside(ax)
+def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str, caption: str) -> plt.Figure:
+    """Log-mel spectrograms (64 bands, dB below the loudest bin of all) of named signals, side by side."""
+    mels = {name: librosa.power_to_db(librosa.feature.melspectrogram(y=samples, sr=sample_rate, n_mels=64,
+                                                                     hop_length=256), ref=1.0)
+            for name, samples in signals.items()}
+    top = max(mel.max() for mel in mels.values())
+    columns = min(3, len(mels))
+    rows = -(-len(mels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.6 * rows), sharey=True, squeeze=False)
+    for ax, (name, mel) in zip(axes.flat, mels.items()):
+        times = np.arange(mel.shape[1]) * 256 / sample_rate
+        mesh = ax.pcolormesh(times, np.arange(mel.shape[0]), mel - top, vmin=-80, vmax=0, cmap="magma",
+                             shading="nearest")
+        ax.set(title=name, xlabel="time (s)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mel band")
+    for ax in axes.flat[len(mels):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.colorbar(mesh, ax=axes, label="dB below the loudest bin", pad=0.01)
+    fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
+    return fig
+
+
+#: What the robustness panels draw: column -> (legend name, colour).
+ROBUSTNESS_MEASURES = {"uar": ("UAR", "#1f4e99"), "gender_accuracy": ("gender accuracy", "#b2182b")}
+
+
+def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[str, float],
+               axis_labels: dict[str, str] | None = None) -> plt.Figure:
+    """One panel per condition of a robustness study (:func:`~ser_utils.evaluation.robustness_summary`).
+
+    Each panel draws each measure over the condition's levels, worsening to the right, with the
+    measure's level on the clean clips (thin solid line) and its chance level (dotted).
+    ``axis_labels`` maps each condition to its x-axis label (default: the study's own).
+    """
+    from .augment import STUDY_CONDITIONS
+
+    axis_labels = axis_labels or {name: label for name, (label, _, _) in STUDY_CONDITIONS.items()}
+    conditions = [c for c in dict.fromkeys(summary["condition"]) if c != "clean"]
+    clean = summary[summary["condition"] == "clean"].iloc[0]
+    columns = min(3, len(conditions))
+    rows = -(-len(conditions) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.1 * rows), sharey=True, squeeze=False)
+    for ax, condition in zip(axes.flat, conditions):
+        levels = summary[summary["condition"] == condition]
+        positions = np.arange(len(levels))
+        for column, (name, colour) in ROBUSTNESS_MEASURES.items():
+            if column not in levels:
+                continue
+            ax.plot(positions, levels[column], marker="o", color=colour, label=name)
+            ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.7, label=f"{name}, clean")
+            ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"{name}, chance")
+        ax.set_xticks(positions, [f"{level:g}" for level in levels["level"]] if len(levels) > 1 else ["on"])
+        ax.set(title=condition, xlabel=axis_labels[condition], ylim=(0, 1.05), xlim=(-0.5, max(len(levels), 2) - 0.5))
+    for ax in axes.flat[len(conditions):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("fraction correct")
+    fig.suptitle(title)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return stamp(fig, caption)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from .audio import load_audio, resample, speech_bounds
 from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model
@@ -188,45 +189,45 @@ def predict_file(model: Model, path: str | Path) -> Prediction:
     return predict_many(model, [samples], paths=[str(path)], extra_warnings=[warnings])[0]
 
 
-def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """White noise at ``snr_db`` below the clip's active-speech power (frames above 10 % of peak RMS)."""
-    frames = samples[: len(samples) // 256 * 256].reshape(-1, 256)
-    power = np.mean(frames**2, axis=1)
-    speech_power = power[power > 0.1 * power.max()].mean()
-    noise = rng.normal(0.0, np.sqrt(speech_power / 10 ** (snr_db / 10)), len(samples))
-    return (samples + noise).astype(np.float32)
-
-
 def test_clips(table, metadata: dict):
     """The rows of ``table`` whose actors the model never saw (its run's test actors)."""
     return table[table["actor"].isin(metadata["split"]["test_actors"])].reset_index(drop=True)
 
 
-def robustness(model: Model, clips, *, snrs_db, lengths_s, seed: int = 0):
-    """Accuracy on ``clips`` with white noise at each SNR, and cut to each length (from the start of speech).
+def robustness(model: Model, clips, conditions=None, *, seed: int = 0, cache_dir=config.PROCESSED_DIR,
+               progress: bool = False):
+    """The robustness study of one saved model on ``clips`` (actors it never heard): one row per condition and level.
 
-    Returns two DataFrames, one row per condition: accuracy, gender accuracy and
-    5-class emotion accuracy (the latter two for ``gender_emotion`` labels); and the same
-    measures on the clean clips, the level each condition is compared with.
+    Each clip is corrupted by every level of every condition of
+    :data:`~ser_utils.augment.STUDY_CONDITIONS` (or the ``conditions`` named; babble from the other
+    ``clips``), and scored as in training (features of the first segment, cached). Returns
+    :func:`~ser_utils.evaluation.robustness_summary`: UAR and gender accuracy per condition and
+    level, the clean clips first. Features are cached in ``cache_dir`` (None: not cached).
     """
-    import pandas as pd
+    from . import augment
+    from .evaluation import robustness_summary
+    from .features import corrupted_features, corrupted_key, extract_features
+    from .runs import Run, predictions_table, study_table
 
-    from .evaluation import classification_metrics
+    parts = getattr(model, "members", None) or [model]
+    recipes = list(dict.fromkeys(part.recipe for part in parts))
+    tested = augment.study_corruptions(clips, np.arange(len(clips)), tuple(conditions or augment.STUDY_CONDITIONS),
+                                       seed=seed)
+    banks = corrupted_features([c for *_, c in tested], recipes, cache_dir=cache_dir, progress=progress)
+    clean = {recipe: extract_features(clips, recipe, cache_dir=cache_dir, progress=progress) for recipe in recipes}
+    readable = set.intersection(*(set(feature_set.table["path"]) for feature_set in clean.values()))
+    clips = clips[clips["path"].isin(readable)].reset_index(drop=True)
+    rows = {recipe: dict(zip(feature_set.table["path"], feature_set.features)) for recipe, feature_set in clean.items()}
 
-    rng = np.random.default_rng(seed)
-    rate = model.sample_rate
-    clean = [load_audio(path, sample_rate=rate, res_type=model.res_type)[0] for path in clips["path"]]
-    targets = clips["label"].cat.codes.to_numpy()
-    keep = ["accuracy", "gender_accuracy", "emotion_accuracy"]
+    def inputs(by_recipe: dict):
+        batches = {recipe: np.stack(values) for recipe, values in by_recipe.items()}
+        return batches[model.recipe] if len(parts) == 1 else {part.name: batches[part.recipe] for part in parts}
 
-    def score(signals):
-        probabilities = np.stack([p.probabilities for p in predict_many(model, signals)])
-        metrics = classification_metrics(targets, probabilities, model.labels)
-        return {k: metrics[k] for k in keep if k in metrics}
-
-    starts = [speech_bounds(samples)[0] for samples in clean]
-    by_snr = pd.DataFrame([{"snr_db": snr, **score([add_noise(s, snr, rng) for s in clean])} for snr in snrs_db])
-    by_length = pd.DataFrame([{"length_s": length, **score([s[start : start + int(length * rate)]
-                                                             for s, start in zip(clean, starts)])}
-                              for length in lengths_s])
-    return by_snr, by_length, score(clean)
+    usable = [(name, level, c) for name, level, c in tested if c.path in readable
+              and not any(isinstance(banks[recipe][corrupted_key(c)], str) for recipe in recipes)]
+    clean_probabilities = model.predict_proba(inputs({r: [rows[r][path] for path in clips["path"]] for r in recipes}))
+    corrupted_probabilities = model.predict_proba(inputs({r: [banks[r][corrupted_key(c)] for *_, c in usable]
+                                                          for r in recipes}))
+    run = Run(model.name, "speaker", model.labels, predictions_table(clips, 0, clean_probabilities, model.labels),
+              [{"fold": 0}], robustness=study_table(clips, usable, 0, corrupted_probabilities, model.labels))
+    return robustness_summary(run)

@@ -66,6 +66,16 @@ def predictions_table(clips: pd.DataFrame, fold: int, probabilities: np.ndarray,
     return pd.concat([identity, scores], axis=1)
 
 
+def study_table(table: pd.DataFrame, studied: list, fold: int, probabilities: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """A predictions table of corrupted clips: ``studied`` is (condition, level, corruption) per row of ``probabilities``,
+    each corruption's clip a row of ``table``; columns ``condition`` and ``level`` follow the identity columns."""
+    clips = table.set_index("path").loc[[corruption.path for *_, corruption in studied]].reset_index()
+    frame = predictions_table(clips, fold, probabilities, labels)
+    frame.insert(4, "condition", [condition for condition, *_ in studied])
+    frame.insert(5, "level", [float(level) for _, level, _ in studied])
+    return frame
+
+
 def save_run(run: Run, run_dir: str | Path) -> Path:
     """Write the run's model, ``predictions.csv`` and ``run.json`` into ``run_dir`` (each atomically)."""
     run_dir = Path(run_dir)

@@ -1,6 +1,6 @@
 """The built-in corpus: synthetic speech in RAVDESS's design and naming, made offline.
 
-Each of 24 speakers (odd = male, even = female) has a voice of its own (eSpeak NG
+Each of 12 speakers (odd = male, even = female) has a voice of its own (eSpeak NG
 variant, pitch, pitch range, speaking rate, timbre, expressiveness). Each emotion
 shifts prosody the way the acoustic literature on vocal emotion describes
 (Scherer 2003; Banse & Scherer 1996): anger louder, faster, higher and wider in
@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,7 +127,7 @@ class ESpeak:
 
 
 def speaker_voices(seed: int = config.DEFAULT_SEED) -> list[Voice]:
-    """Return the 24 speakers' voices, deterministic for ``seed``."""
+    """Return the :data:`~ser_utils.config.N_ACTORS` speakers' voices, deterministic for ``seed``."""
     rng = np.random.default_rng([seed, 0])
     male_variants = itertools.cycle(f"m{i}" for i in rng.permutation(np.arange(1, 8)))
     female_variants = itertools.cycle(f"f{i}" for i in rng.permutation(np.arange(1, 6)))
@@ -304,9 +305,10 @@ def is_built(out_dir: str | Path, seed: int = config.DEFAULT_SEED) -> bool:
 def build_synthetic_corpus(
     out_dir: str | Path = config.SYNTHETIC_DIR, *, seed: int = config.DEFAULT_SEED, n_jobs: int = -1, force: bool = False
 ) -> Path:
-    """Build the 1440-clip synthetic corpus in ``out_dir`` (skipped if already built for ``seed``).
+    """Build the 720-clip synthetic corpus in ``out_dir`` (skipped if already built for ``seed``).
 
-    The manifest ``corpus.json`` is written last, so an interrupted build is redone.
+    The manifest ``corpus.json`` is written last, so an interrupted build is redone; actor folders
+    of an earlier build of this generator (another size or seed) are removed first.
     """
     out_dir = Path(out_dir)
     if is_built(out_dir, seed) and not force:
@@ -315,6 +317,8 @@ def build_synthetic_corpus(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / BUILD_MARKER).touch()
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    for stale in out_dir.glob("Actor_*"):
+        shutil.rmtree(stale)
     voices = speaker_voices(seed)
     written = render_actors(voices, out_dir, seed, n_jobs=n_jobs)
     total = sum(tqdm(written, total=len(voices), desc="synthesising actors", unit="actor"))

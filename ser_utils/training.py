@@ -24,7 +24,7 @@ from .features import FeatureSet, corrupted_features, corrupted_key, extract_fea
 from .models import ModelMismatch, build_model, model_class
 from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
 from .provenance import git_commit, package_versions
-from .runs import Run, predictions_table, probability_column, run_dirs, save_run
+from .runs import Run, predictions_table, probability_column, run_dirs, save_run, study_table
 
 #: Every model under every protocol it can be evaluated with (networks: not under speaker-norm).
 ALL_PROTOCOLS = tuple(PROTOCOLS)
@@ -48,7 +48,7 @@ REPORT_PLAN = DEFAULT_PLAN | {"cnn": ("speaker",), "seed_cnn": ("speaker",), "sv
 
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
-                   augmentation: Augmentation | None = None, study: bool = False, corrupted: dict | None = None,
+                   augmentation: Augmentation | None = None, study: tuple[str, ...] = (), corrupted: dict | None = None,
                    progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
@@ -65,7 +65,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     corrupted copies of their training clips (:mod:`ser_utils.augment`; not under ``speaker-norm``,
     whose per-speaker statistics a copy would change); validation and test clips stay clean. With
     ``study`` (speaker protocol), each fold's model also predicts its test clips under every
-    corruption of the robustness study (:attr:`~ser_utils.runs.Run.robustness`). ``corrupted`` holds
+    condition of the robustness study named in ``study`` (:data:`~ser_utils.augment.STUDY_CONDITIONS`;
+    :attr:`~ser_utils.runs.Run.robustness`). ``corrupted`` holds
     features of corrupted clips extracted beforehand (:func:`~ser_utils.features.corrupted_features`).
     """
     family = model_class(model_name)
@@ -78,27 +79,27 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     labels = list(table["label"].cat.categories)
     targets = table["label"].cat.codes.to_numpy()
     augmentation = augmentation if family.augments and protocol != "speaker-norm" else None
-    study = study and protocol == "speaker"
+    study = tuple(study) if protocol == "speaker" else ()
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
-    corruptions = [fold_corruptions(table, train_index, test_index, augmentation, study, seed=seed)
-                   for train_index, test_index in folds]
+    corruptions = [fold_corruptions(table, protocol, number, train_index, test_index, augmentation, study, seed=seed)
+                   for number, (train_index, test_index) in enumerate(folds)]
     if augmentation or study:
         corrupted = corrupted if corrupted is not None and feature_set.recipe in corrupted else corrupted_features(
-            [c for copies, tested in corruptions for c in copies + [c for *_, c in tested]], [feature_set.recipe],
+            [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]], [feature_set.recipe],
             progress=progress)
         corrupted = corrupted[feature_set.recipe]
     tables, validations, studies, records, first_model = [], [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
                                                             disable=not config.show_progress(progress))):
-        copies, tested = corruptions[number]
+        fit_copies, refit_copies, tested = corruptions[number]
         fit_index, val_index = validation_split(table, train_index, protocol, seed=seed + number)
         build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
-        model = build().fit(*with_copies(features, targets, table, fit_index, copies, corrupted),
+        model = build().fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
                             (features[val_index], targets[val_index]) if family.uses_validation else None)
         validation = model.predict_proba(features[val_index])
         if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
-            model = build().fit(*with_copies(features, targets, table, train_index, copies, corrupted))
+            model = build().fit(*with_copies(features, targets, table, train_index, refit_copies, corrupted))
         if family.calibrate:
             model.temperature = fit_temperature(validation, targets[val_index])
         fitted = time.perf_counter()
@@ -110,7 +111,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         if tested:
             studies.append(study_predictions(model, table, tested, corrupted, number))
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "temperature": model.temperature, "corrupted_copies": len(copies),
+                        "epochs_run": model.epochs_run, "temperature": model.temperature, "corrupted_copies": len(refit_copies if not family.uses_validation else fit_copies),
                         "seconds": round(fitted - start, 2), "predict_seconds": round(predicted - fitted, 3)})
         if first_model is None and protocol != "speaker-norm":
             first_model = model
@@ -121,16 +122,19 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
                robustness=pd.concat(studies, ignore_index=True) if studies else None)
 
 
-def fold_corruptions(table: pd.DataFrame, train_index, test_index, augmentation: Augmentation | None, study: bool, *,
-                     seed: int) -> tuple[list, list]:
-    """(corrupted training copies, robustness-study corruptions of the test clips) of one fold.
+def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_index, test_index,
+                     augmentation: Augmentation | None, study: tuple[str, ...], *, seed: int) -> tuple[list, list, list]:
+    """Fold ``number``'s corrupted copies of the clips it fits on (without its validation actors), of all its
+    training clips (for the refit of families that do not stop early), and the study's corrupted test clips.
 
-    Copies are made of every training clip (babble from the fold's training speakers); the
-    study corrupts only test clips (babble from the fold's other test clips).
+    Babble in a copy comes from the speakers of the same set (never a validation or test speaker);
+    the study corrupts only test clips (babble from the fold's other test clips).
     """
-    copies = augmentation.corruptions(table, train_index) if augmentation else []
-    tested = study_corruptions(table, test_index, seed=seed) if study else []
-    return copies, tested
+    fit_index, _ = validation_split(table, train_index, protocol, seed=seed + number)
+    fit = augmentation.corruptions(table, fit_index) if augmentation else []
+    refit = augmentation.corruptions(table, train_index) if augmentation else []
+    tested = study_corruptions(table, test_index, study, seed=seed) if study else []
+    return fit, refit, tested
 
 
 def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):
@@ -149,12 +153,8 @@ def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, 
 def study_predictions(model, table: pd.DataFrame, tested: list, corrupted: dict, fold: int) -> pd.DataFrame:
     """The fold model's predictions of its corrupted test clips: a predictions table with condition and level."""
     usable = [(name, level, c) for name, level, c in tested if not isinstance(corrupted[corrupted_key(c)], str)]
-    clips = table.set_index("path").loc[[c.path for *_, c in usable]].reset_index()
     probabilities = model.predict_proba(np.stack([corrupted[corrupted_key(c)] for *_, c in usable]))
-    frame = predictions_table(clips, fold, probabilities, model.labels)
-    frame.insert(4, "condition", [name for name, *_ in usable])
-    frame.insert(5, "level", [float(level) for _, level, _ in usable])
-    return frame
+    return study_table(table, usable, fold, probabilities, model.labels)
 
 
 def _average_runs(tables: list[pd.DataFrame], columns: list[str], keys=("path", "fold")) -> pd.DataFrame:
@@ -250,7 +250,7 @@ def member_names(params: dict) -> list[str]:
 
 
 def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 6, params: dict | None = None,
-              seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None, study: bool = False,
+              seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None, study: tuple[str, ...] = (),
               progress: bool = True) -> dict[tuple[str, str], Run]:
     """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs.
 
@@ -270,7 +270,7 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
     feature_sets = common_clips(feature_sets)
     corrupted: dict = {}
     augmenting = [name for name in trained if model_class(name).augments] if augmentation else []
-    for names, copies, tested in ((augmenting, augmentation, False), (trained if study else [], None, True)):
+    for names, copies, tested in ((augmenting, augmentation, ()), (trained if study else [], None, study)):
         if names:
             extracted = extract_corrupted(feature_sets[names[0]].table, {n: plan[n] for n in names},
                                           {feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
@@ -294,15 +294,15 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
 
 
 def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: set, *, n_folds: int, seed: int,
-                      augmentation: Augmentation | None, study: bool, progress: bool = True) -> dict:
+                      augmentation: Augmentation | None, study: tuple[str, ...], progress: bool = True) -> dict:
     """Features, per recipe, of every corrupted clip that the runs of ``plan`` will train or be studied on."""
     corruptions = {}
     for protocol in sorted({p for protocols in plan.values() for p in protocols}):
-        for train_index, test_index in make_folds(table, protocol, n_folds=n_folds, seed=seed):
-            copies, tested = fold_corruptions(table, train_index, test_index,
-                                              augmentation if protocol != "speaker-norm" else None,
-                                              study and protocol == "speaker", seed=seed)
-            corruptions.update((c, None) for c in copies + [c for *_, c in tested])
+        for number, (train_index, test_index) in enumerate(make_folds(table, protocol, n_folds=n_folds, seed=seed)):
+            fit, refit, tested = fold_corruptions(table, protocol, number, train_index, test_index,
+                                                  augmentation if protocol != "speaker-norm" else None,
+                                                  study if protocol == "speaker" else (), seed=seed)
+            corruptions.update((c, None) for c in fit + refit + [c for *_, c in tested])
     corrupted = {}
     for rate in sorted({(recipe.sample_rate, recipe.res_type) for recipe in recipes}):
         same_rate = [recipe for recipe in recipes if (recipe.sample_rate, recipe.res_type) == rate]
@@ -321,14 +321,15 @@ def _applies(name: str, labels: list[str]) -> bool:
 
 
 def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_PLAN, n_folds: int = 6,
-                   params: dict | None = None, seed: int = config.DEFAULT_SEED,
+                   params: dict | None = None, seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None,
                    progress: bool = True) -> dict[tuple[str, str], Run]:
     """:func:`train_all`, then save each run to ``models/<dataset>/<model>-<protocol>``.
 
     Run folders of ``dataset`` that this training did not produce (an earlier plan or label
     scheme) are removed, so that evaluation never mixes runs of different trainings.
     """
-    runs = train_all(table, plan=plan, n_folds=n_folds, params=params, seed=seed, progress=progress)
+    runs = train_all(table, plan=plan, n_folds=n_folds, params=params, seed=seed, augmentation=augmentation,
+                     progress=progress)
     current = {config.run_dir(dataset["name"], name, protocol) for name, protocol in runs}
     for stale in set(run_dirs(dataset["name"])) - current:
         print(f"removing {stale.name}: a run of an earlier training")

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ser_utils import cli, features, models, prediction, runs, training
+from ser_utils import cli, evaluation, features, models, prediction, runs, training
 
 
 @pytest.fixture(scope="module")
@@ -72,23 +72,16 @@ def test_a_network_slides_over_long_speech_and_averages_its_windows(clip):
     np.testing.assert_allclose(result.probabilities, result.window_probabilities.mean(axis=0))
 
 
-def test_noise_is_added_at_the_requested_snr():
-    rng = np.random.default_rng(0)
-    signal = np.sin(np.arange(16000) / 5).astype(np.float32)
-    noisy = prediction.add_noise(signal, 10.0, rng)
-    snr = 10 * np.log10(np.mean(signal**2) / np.mean((noisy - signal) ** 2))
-    assert snr == pytest.approx(10.0, abs=0.3)
-
-
-def test_robustness_returns_one_row_per_condition(model, mini_table):
+def test_the_robustness_study_scores_the_model_as_prediction_does(model, mini_table, tmp_path):
     clips = prediction.test_clips(mini_table, model.metadata)
     assert set(clips["actor"]) == set(model.metadata["split"]["test_actors"])
     clips = clips.head(20)
-    by_snr, by_length, clean = prediction.robustness(model, clips, snrs_db=[120, 0], lengths_s=[2.0, 0.5])
-    assert list(by_snr["snr_db"]) == [120, 0] and list(by_length["length_s"]) == [2.0, 0.5]
-    answers = [prediction.predict_file(model, path).label for path in clips["path"]]
-    assert clean["accuracy"] == pytest.approx(np.mean(np.array(answers) == clips["label"].astype(str)))
-    assert by_snr["accuracy"][0] == pytest.approx(clean["accuracy"])  # 120 dB SNR: as good as clean
+    summary = prediction.robustness(model, clips, ("white", "length"), seed=1, cache_dir=tmp_path)
+    assert list(summary["condition"]) == ["clean"] + ["white"] * 5 + ["length"] * 4
+    probabilities = np.stack([prediction.predict_file(model, path).probabilities for path in clips["path"]])
+    clean = evaluation.classification_metrics(clips["label"].cat.codes.to_numpy(), probabilities, model.labels)
+    assert summary.iloc[0]["uar"] == pytest.approx(clean["uar"], abs=1e-4)
+    assert summary.iloc[0]["gender_accuracy"] == pytest.approx(clean["gender_accuracy"], abs=1e-4)
 
 
 def test_cli_predicts_json_and_radar(svm_run, mini_table, tmp_path, capsys):

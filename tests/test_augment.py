@@ -1,0 +1,164 @@
+"""Corruptions for training and for the robustness study: levels, determinism, and whose voices are used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_utils import augment, evaluation, features, protocols, training
+from ser_utils.augment import Corruption
+
+RATE = 16000
+
+
+def speechlike(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
+    """A harmonic tone that starts and stops like speech: 0.5 s of silence, a voiced part, 0.5 s of silence."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    voiced = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20)) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    silence = np.zeros(RATE // 2)
+    return np.concatenate([silence, 0.1 * voiced, silence]).astype(np.float32) + 1e-4 * np.random.default_rng(seed).normal(
+        size=len(silence) * 2 + len(t)).astype(np.float32)
+
+
+def band_power(samples: np.ndarray, low: float, high: float) -> float:
+    """Power of ``samples`` between ``low`` and ``high`` Hz."""
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    frequencies = np.fft.rfftfreq(len(samples), 1 / RATE)
+    return float(spectrum[(frequencies >= low) & (frequencies < high)].sum())
+
+
+@pytest.mark.parametrize("snr_db", [30, 10, 0])
+def test_noise_is_mixed_at_the_requested_snr_below_the_active_speech(snr_db):
+    clean = speechlike()
+    noise = augment.coloured_noise("white", len(clean), np.random.default_rng(1))
+    noisy = augment.mix_at_snr(clean, noise, snr_db)
+    measured = 10 * np.log10(augment.speech_power(clean) / np.mean((noisy - clean).astype(np.float64) ** 2))
+    assert measured == pytest.approx(snr_db, abs=0.01)
+
+
+def test_pink_and_brown_noise_put_more_power_at_low_frequencies_than_white():
+    rng = np.random.default_rng(0)
+    tilt = {colour: band_power(noise, 50, 500) / band_power(noise, 2000, 6000)
+            for colour in ("white", "pink", "brown")
+            for noise in [augment.coloured_noise(colour, 4 * RATE, rng)]}
+    assert tilt["white"] < 0.2 < tilt["pink"] and 10 * tilt["pink"] < tilt["brown"]
+
+
+def test_a_corruption_gives_the_same_samples_every_time_and_another_seed_other_samples():
+    clean = speechlike()
+    steps = (("pink", 10.0), ("codec", 6.0), ("gain", -3.0))
+    once, again = (augment.apply(Corruption("x.wav", steps, (1, 2)), clean, RATE) for _ in range(2))
+    other = augment.apply(Corruption("x.wav", steps, (1, 3)), clean, RATE)
+    assert np.array_equal(once, again) and not np.allclose(once, other)
+    assert len(once) == len(clean)
+
+
+def test_a_telephone_line_keeps_300_to_3400_hz():
+    noise = 0.1 * augment.coloured_noise("white", 2 * RATE, np.random.default_rng(2))
+    phone = augment.telephone(noise, RATE)
+    assert band_power(phone, 4200, 8000) < 1e-2 * band_power(phone, 500, 3000)  # the codec leaves -20 dB or less
+    assert band_power(phone, 20, 120) < 0.05 * band_power(noise, 20, 120)
+
+
+def test_a_simulated_room_reaches_the_requested_reverberation_time(tmp_path):
+    import pyroomacoustics as pra
+
+    room = augment.make_room(0.4, 0, "test")
+    response = augment.impulse_response(room, RATE, cache_dir=tmp_path)
+    assert pra.experimental.measure_rt60(response, fs=RATE) == pytest.approx(0.4, rel=0.15)
+    assert np.array_equal(response, augment.impulse_response(room, RATE, cache_dir=tmp_path))  # from the cache
+    assert augment.make_room(0.4, 0, "train") != room  # training rooms are never the study's
+
+
+def test_length_keeps_the_first_seconds_of_speech():
+    clean = speechlike(seconds=2.0)
+    cut = augment.apply(Corruption("x.wav", (("length", 1.0),), (0,)), clean, RATE)
+    assert len(cut) == RATE and np.abs(cut[:400]).max() > 0.01  # starts at the speech, not in the silence
+
+
+def corpus_table(n_actors: int = 6, clips: int = 4) -> pd.DataFrame:
+    """A labels-like table of actors (odd male) and their clip paths."""
+    rows = [{"path": f"Actor_{a:02d}/clip-{k}.wav", "actor": a, "gender": "male" if a % 2 else "female",
+             "label": f"{'male' if a % 2 else 'female'}_calm"} for a in range(1, n_actors + 1) for k in range(clips)]
+    table = pd.DataFrame(rows)
+    table["label"] = table["label"].astype("category")
+    return table
+
+
+def test_training_babble_comes_only_from_other_speakers_of_the_training_pool():
+    table = corpus_table()
+    train_index = np.flatnonzero(table["actor"] <= 4)
+    copies = augment.Augmentation(copies=3, p_noise=1.0, noises=("babble",)).corruptions(table, train_index)
+    actor_of = dict(zip(table["path"], table["actor"]))
+    assert len(copies) == 3 * len(train_index)
+    for copy in copies:
+        sources = {actor_of[path] for path in copy.sources}
+        assert copy.sources and sources <= {1, 2, 3, 4} and actor_of[copy.path] not in sources
+
+
+def test_a_clips_copies_are_the_same_in_every_fold_except_for_their_babble():
+    table = corpus_table()
+    augmentation = augment.Augmentation(copies=2)
+    first = augmentation.corruptions(table, np.flatnonzero(table["actor"] != 6))
+    second = augmentation.corruptions(table, np.flatnonzero(table["actor"] != 5))
+    shared = {c.path for c in first} & {c.path for c in second}
+    for one, other in ((a, b) for a in first for b in second if a.path == b.path and a.seed == b.seed):
+        assert one.steps == other.steps and (one == other or one.sources != other.sources)
+    assert shared and sum(c in second for c in first) >= len(first) // 2
+
+
+def test_the_study_corrupts_test_clips_with_babble_of_other_test_clips_only():
+    table = corpus_table()
+    test_index = np.flatnonzero(table["actor"].isin([1, 2]))
+    tested = augment.study_corruptions(table, test_index)
+    test_paths = set(table["path"].iloc[test_index])
+    expected = sum(len(levels) for _, levels, _ in augment.STUDY_CONDITIONS.values()) * len(test_index)
+    assert len(tested) == expected
+    for condition, level, corruption in tested:
+        assert corruption.path in test_paths and set(corruption.sources) <= test_paths - {corruption.path}
+        assert (condition == "babble") == bool(corruption.sources)
+
+
+def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(mini_table, tmp_path):
+    feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
+    augmentation, study = augment.Augmentation(copies=1), ("white", "length")
+    folds = protocols.make_folds(feature_set.table, "speaker", n_folds=2)
+    wanted = [c for number, (train, test) in enumerate(folds)
+              for fit, refit, tested in [training.fold_corruptions(feature_set.table, "speaker", number, train, test,
+                                                                   augmentation, study, seed=42)]
+              for c in fit + refit + [c for *_, c in tested]]
+    corrupted = features.corrupted_features(wanted, [feature_set.recipe], cache_dir=tmp_path, progress=False)
+    run = training.cross_validate(feature_set, "svm", "speaker", n_folds=2, augmentation=augmentation, study=study,
+                                  corrupted=corrupted, progress=False)
+    assert all(fold["corrupted_copies"] > 0 for fold in run.folds)
+    for fold, rows in run.robustness.groupby("fold"):
+        assert set(rows["path"]) == set(run.predictions.loc[run.predictions["fold"] == fold, "path"])
+    summary = evaluation.robustness_summary(run)
+    assert summary.iloc[0]["condition"] == "clean" and summary.iloc[0]["uar_vs_clean"] == 1.0
+    assert set(summary["condition"]) == {"clean", "white", "length"} and len(summary) == 1 + 5 + 4
+    again = features.corrupted_features(wanted, [feature_set.recipe], cache_dir=tmp_path, progress=False, n_jobs=1)
+    key = features.corrupted_key(wanted[0])
+    assert np.array_equal(again[feature_set.recipe][key], corrupted[feature_set.recipe][key])  # read from the cache
+    ensemble = training.combine_runs([run, run])
+    columns = ["path", "fold", "condition", "level"]
+    assert ensemble.robustness[columns].equals(run.robustness[columns])
+
+
+def test_a_clip_that_cannot_be_read_is_reported_by_name_not_raised(tmp_path):
+    missing = Corruption(str(tmp_path / "gone.wav"), (("white", 10.0),), (0,))
+    bank = features.corrupted_features([missing], [features.StatsRecipe()], cache_dir=tmp_path, progress=False, n_jobs=1)
+    reason = bank[features.StatsRecipe()][features.corrupted_key(missing)]
+    assert isinstance(reason, str) and "gone.wav" in reason
+
+
+def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
+    table = corpus_table(n_actors=8)
+    train_index, test_index = protocols.make_folds(table, "speaker", n_folds=4)[0]
+    fit_index, val_index = protocols.validation_split(table, train_index, "speaker", seed=42)
+    babble_only = augment.Augmentation(p_noise=1.0, noises=("babble",))
+    fit, refit, _ = training.fold_corruptions(table, "speaker", 0, train_index, test_index, babble_only, (), seed=42)
+    actor_of = dict(zip(table["path"], table["actor"]))
+    fit_actors, train_actors = set(table["actor"].iloc[fit_index]), set(table["actor"].iloc[train_index])
+    assert {actor_of[p] for c in fit for p in (c.path, *c.sources)} <= fit_actors < train_actors
+    assert {actor_of[p] for c in refit for p in (c.path, *c.sources)} <= train_actors
