@@ -556,7 +556,7 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
     keyed = {corrupted_key(corruption): corruption for corruption in corruptions}
     missing = [key for key in keyed if any(key not in bank for bank in banks.values())]
     if missing:
-        _prepare_rooms([keyed[key] for key in missing], recipes[0].sample_rate)
+        _prepare_rooms([keyed[key] for key in missing], recipes[0].sample_rate, n_jobs)
         chunks = [list(chunk) for chunk in np.array_split(np.array(missing, dtype=object), max(1, min(len(missing), 64)))]
         jobs = (delayed(_extract_corrupted_chunk)([keyed[key] for key in chunk], recipes) for chunk in chunks)
         bar = tqdm(total=len(missing), desc="corrupted copies", unit="clip", disable=not config.show_progress(progress))
@@ -573,10 +573,10 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
     return banks
 
 
-def _prepare_rooms(corruptions: list, rate: int) -> None:
-    """Simulate (and cache) every room the corruptions reverberate in, once, before the workers need them."""
+def _prepare_rooms(corruptions: list, rate: int, n_jobs: int) -> None:
+    """Simulate (and cache) every room the corruptions reverberate in, in parallel, before the workers need them."""
     from . import augment
 
     rooms = {tuple(step[1:]) for corruption in corruptions for step in corruption.steps if step[0] == "reverb"}
-    for rt60, index, purpose in sorted(rooms):
-        augment.impulse_response(augment.make_room(float(rt60), int(index), purpose), rate)
+    Parallel(n_jobs=n_jobs)(delayed(augment.impulse_response)(augment.make_room(float(rt60), int(index), purpose), rate)
+                            for rt60, index, purpose in sorted(rooms))
