@@ -9,7 +9,6 @@ from pathlib import Path
 import librosa
 import numpy as np
 import soundfile as sf
-from scipy.ndimage import uniform_filter1d
 
 #: Below this peak amplitude a clip is treated as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
@@ -114,31 +113,7 @@ def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     return librosa.util.fix_length(samples, size=n_samples)
 
 
-#: In noise, a clip has no silence ``top_db`` below its peak; speech must then also rise this many dB above the noise
-#: floor (or half-way from the floor to the peak, if that is less) in the 300-4000 Hz band, smoothed over 100 ms.
-NOISE_MARGIN_DB = 6.0
-SPEECH_BAND_HZ = (300.0, 4000.0)
-
-
-def speech_bounds(samples: np.ndarray, top_db: float = 30.0, sample_rate: int = 16000) -> tuple[int, int]:
-    """(start, stop) samples of a clip without its leading and trailing silence or noise.
-
-    A frame (512 samples, hop 128) is speech when its level is within ``top_db`` of the loudest frame
-    (librosa's ``trim``) *and* its 300-4000 Hz band level, averaged over about 100 ms, stands
-    :data:`NOISE_MARGIN_DB` above the clip's noise floor (the 10th percentile of those levels). On a clean
-    clip the second test changes nothing; in white or pink noise down to 0 dB SNR it still finds the speech,
-    where trimming by the peak alone keeps the whole clip. Babble is speech, and is kept.
-    """
-    frame, hop = 512, 128
-    loud = librosa.amplitude_to_db(librosa.feature.rms(y=samples, frame_length=frame, hop_length=hop)[0], ref=np.max,
-                                   top_db=None) > -top_db
-    power = np.abs(librosa.stft(samples, n_fft=frame, hop_length=hop)) ** 2
-    frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=frame)
-    band = power[(frequencies >= SPEECH_BAND_HZ[0]) & (frequencies <= SPEECH_BAND_HZ[1])].sum(axis=0)
-    level = 10 * np.log10(np.maximum(uniform_filter1d(band, size=int(0.1 * sample_rate / hop), mode="nearest"), 1e-20))
-    floor = np.percentile(level, 10)
-    speech = np.flatnonzero(loud & (level > floor + min(NOISE_MARGIN_DB, (level.max() - floor) / 2)))
-    if not len(speech):  # a steady signal: no frame stands out from the floor
-        speech = np.flatnonzero(loud)
-    start = int(librosa.frames_to_samples(speech[0], hop_length=hop))
-    return start, min(len(samples), int(librosa.frames_to_samples(speech[-1] + 1, hop_length=hop)))
+def speech_bounds(samples: np.ndarray, top_db: float = 30.0) -> tuple[int, int]:
+    """(start, stop) samples of a clip without its leading and trailing silence (``top_db`` below the peak)."""
+    _, (start, stop) = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
+    return int(start), int(stop)

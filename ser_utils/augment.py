@@ -88,11 +88,11 @@ def coloured_noise(colour: str, n_samples: int, rng: np.random.Generator) -> np.
     return colorednoise.powerlaw_psd_gaussian(NOISE_EXPONENTS[colour], n_samples, random_state=rng).astype(np.float32)
 
 
-def babble(sources: list[np.ndarray], n_samples: int, rng: np.random.Generator, rate: int = 16000) -> np.ndarray:
+def babble(sources: list[np.ndarray], n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """The sum of ``sources`` at equal speech levels, each looped to ``n_samples`` from a random start."""
     total = np.zeros(n_samples, dtype=np.float64)
     for source in sources:
-        speech = source[slice(*speech_bounds(source, sample_rate=rate))]
+        speech = source[slice(*speech_bounds(source))]
         looped = np.tile(speech, int(np.ceil(n_samples / len(speech))) + 1)
         start = int(rng.integers(len(speech)))
         total += looped[start : start + n_samples] / np.sqrt(max(speech_power(speech), 1e-12))
@@ -125,7 +125,7 @@ def reverberate(samples: np.ndarray, impulse_response: np.ndarray) -> np.ndarray
 
 def first_seconds_of_speech(samples: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     """The first ``seconds`` of the clip's speech (leading silence trimmed as the features do)."""
-    start, _ = speech_bounds(samples, sample_rate=rate)
+    start, _ = speech_bounds(samples)
     return samples[start : start + int(round(seconds * rate))]
 
 
@@ -214,7 +214,7 @@ def apply(corruption: Corruption, samples: np.ndarray, rate: int, sources: list[
         elif kind == "babble":
             if sources is None:
                 sources = [load_audio(path, sample_rate=rate)[0] for path in corruption.sources]
-            out = mix_at_snr(out, babble(sources, len(out), rng, rate), values[0])
+            out = mix_at_snr(out, babble(sources, len(out), rng), values[0])
         elif kind == "reverb":
             rt60, room, purpose = values
             out = reverberate(out, _room_response(float(rt60), int(room), purpose, rate))

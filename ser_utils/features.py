@@ -78,7 +78,7 @@ class Recipe:
         """(first sample, samples) of the clip without leading and trailing silence (the clip if ``trim_db`` is None)."""
         if self.trim_db is None:
             return 0, samples
-        start, stop = speech_bounds(samples, self.trim_db, self.sample_rate)
+        start, stop = speech_bounds(samples, self.trim_db)
         return start, samples[start:stop]
 
     def segments(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:

@@ -93,7 +93,7 @@ class Prediction:
 
 def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
     """Warnings about a clip's speech: too short after trimming, too quiet, unlike speech (noise, muffled, DC offset)."""
-    start, stop = speech_bounds(samples, sample_rate=sample_rate)
+    start, stop = speech_bounds(samples)
     speech = samples[start:stop]
     warnings = []
     if len(speech) / sample_rate < MIN_SPEECH_S:
