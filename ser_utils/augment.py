@@ -281,12 +281,12 @@ class Augmentation:
         steps.append(("gain", round(float(rng.uniform(*self.gain_db)), 2)))
         return tuple(steps)
 
-    def corruptions(self, table, index) -> list[Corruption]:
-        """Every copy of every clip at positions ``index`` of ``table``, babble drawn from those clips' other speakers."""
-        rows = table.iloc[index]
-        pool = rows[["path", "actor"]].to_numpy()
+    def corruptions(self, table, index, pool_index=None) -> list[Corruption]:
+        """Every copy of every clip at positions ``index`` of ``table``; babble from the clips at ``pool_index``
+        (default: ``index``) of other speakers than the clip's."""
+        pool = table.iloc[index if pool_index is None else pool_index][["path", "actor"]].to_numpy()
         corruptions = []
-        for path, actor in pool:
+        for path, actor in table.iloc[index][["path", "actor"]].to_numpy():
             for copy in range(self.copies):
                 steps = self.chain(path, copy)
                 sources = ()

@@ -127,12 +127,13 @@ def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_inde
     """Fold ``number``'s corrupted copies of the clips it fits on (without its validation actors), of all its
     training clips (for the refit of families that do not stop early), and the study's corrupted test clips.
 
-    Babble in a copy comes from the speakers of the same set (never a validation or test speaker);
-    the study corrupts only test clips (babble from the fold's other test clips).
+    Babble in every copy comes from the speakers it fits on, never a validation or test speaker, so a
+    clip's copies are the same for the fit and the refit; the study corrupts only test clips (babble
+    from the fold's other test clips).
     """
     fit_index, _ = validation_split(table, train_index, protocol, seed=seed + number)
     fit = augmentation.corruptions(table, fit_index) if augmentation else []
-    refit = augmentation.corruptions(table, train_index) if augmentation else []
+    refit = augmentation.corruptions(table, train_index, fit_index) if augmentation else []
     tested = study_corruptions(table, test_index, study, seed=seed) if study else []
     return fit, refit, tested
 
@@ -273,7 +274,7 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
     for names, copies, tested in ((augmenting, augmentation, ()), (trained if study else [], None, study)):
         if names:
             extracted = extract_corrupted(feature_sets[names[0]].table, {n: plan[n] for n in names},
-                                          {feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
+                                          {n: feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
                                           augmentation=copies, study=tested, progress=progress)
             for recipe, bank in extracted.items():
                 corrupted.setdefault(recipe, {}).update(bank)
@@ -293,20 +294,33 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
     return runs
 
 
-def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: set, *, n_folds: int, seed: int,
+def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: dict, *, n_folds: int, seed: int,
                       augmentation: Augmentation | None, study: tuple[str, ...], progress: bool = True) -> dict:
-    """Features, per recipe, of every corrupted clip that the runs of ``plan`` will train or be studied on."""
-    corruptions = {}
+    """Features, per recipe, of every corrupted clip that the runs of ``plan`` (model -> protocols) will train or be
+    studied on; ``recipes`` maps each model to its recipe. A clip is corrupted once for all recipes that need it."""
+    by_protocol = {}
     for protocol in sorted({p for protocols in plan.values() for p in protocols}):
+        corruptions = {}
         for number, (train_index, test_index) in enumerate(make_folds(table, protocol, n_folds=n_folds, seed=seed)):
             fit, refit, tested = fold_corruptions(table, protocol, number, train_index, test_index,
                                                   augmentation if protocol != "speaker-norm" else None,
                                                   study if protocol == "speaker" else (), seed=seed)
             corruptions.update((c, None) for c in fit + refit + [c for *_, c in tested])
-    corrupted = {}
-    for rate in sorted({(recipe.sample_rate, recipe.res_type) for recipe in recipes}):
-        same_rate = [recipe for recipe in recipes if (recipe.sample_rate, recipe.res_type) == rate]
-        corrupted |= corrupted_features(list(corruptions), same_rate, progress=progress)
+        by_protocol[protocol] = corruptions
+    needs: dict = {}  # corruption -> the recipes whose models train or are studied under its protocol
+    for name, protocols in plan.items():
+        for protocol in protocols:
+            for corruption in by_protocol[protocol]:
+                needs.setdefault(corruption, set()).add(recipes[name])
+    groups: dict = {}  # the same recipes -> their corruptions
+    for corruption, wanted in needs.items():
+        groups.setdefault(frozenset(wanted), []).append(corruption)
+    corrupted: dict = {}
+    for wanted, corruptions in groups.items():
+        for rate in sorted({(recipe.sample_rate, recipe.res_type) for recipe in wanted}):
+            same_rate = [recipe for recipe in wanted if (recipe.sample_rate, recipe.res_type) == rate]
+            for recipe, bank in corrupted_features(corruptions, same_rate, progress=progress).items():
+                corrupted.setdefault(recipe, {}).update(bank)
     return corrupted
 
 

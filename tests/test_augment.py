@@ -161,4 +161,5 @@ def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
     actor_of = dict(zip(table["path"], table["actor"]))
     fit_actors, train_actors = set(table["actor"].iloc[fit_index]), set(table["actor"].iloc[train_index])
     assert {actor_of[p] for c in fit for p in (c.path, *c.sources)} <= fit_actors < train_actors
-    assert {actor_of[p] for c in refit for p in (c.path, *c.sources)} <= train_actors
+    assert {actor_of[p] for c in refit for p in c.sources} <= fit_actors  # validation clips too get fit actors' babble
+    assert {actor_of[c.path] for c in refit} == train_actors and set(fit) <= set(refit)
