@@ -47,6 +47,11 @@ def legend_outside(ax, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, **kwargs)
 
 
+#: Resolution of figures that are mostly spectrogram images: noisy images do not compress, and at the
+#: default 100 dpi they alone would take the report over its 4 MB.
+IMAGE_DPI = 80
+
+
 def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
     """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout."""
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -116,7 +121,7 @@ def class_examples(matrices: dict[tuple[str, str], np.ndarray], *, sample_rate: 
     genders = sorted({gender for gender, _ in matrices})
     emotions = sorted({emotion for _, emotion in matrices})
     fig, axes = plt.subplots(len(genders), len(emotions), figsize=(3.2 * len(emotions), 2.8 * len(genders)),
-                             squeeze=False, sharex=True, sharey=True)
+                             squeeze=False, sharex=True, sharey=True, dpi=IMAGE_DPI)
     vmin, vmax = np.percentile(np.concatenate([m.ravel() for m in matrices.values()]), [2, 99.5])
     for row, gender in enumerate(genders):
         for column, emotion in enumerate(emotions):
@@ -296,19 +301,23 @@ def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[
 
 
 def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str, caption: str) -> plt.Figure:
-    """Log-mel spectrograms (64 bands, dB below the loudest bin of all) of named signals, side by side."""
-    mels = {name: librosa.power_to_db(librosa.feature.melspectrogram(y=samples, sr=sample_rate, n_mels=64,
-                                                                     hop_length=256), ref=1.0)
+    """Log-mel spectrograms (48 bands, dB below the loudest bin of all) of named signals, side by side."""
+    hop = 512  # 32 ms: enough to see noise, rooms and bands, and a light figure
+    mels = {name: librosa.power_to_db(librosa.feature.melspectrogram(y=samples, sr=sample_rate, n_mels=48,
+                                                                     hop_length=hop), ref=1.0)
             for name, samples in signals.items()}
     top = max(mel.max() for mel in mels.values())
     columns = min(3, len(mels))
     rows = -(-len(mels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.6 * rows), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.4 * rows), sharex=True, sharey=True,
+                             squeeze=False, dpi=IMAGE_DPI, layout="constrained")
     for ax, (name, mel) in zip(axes.flat, mels.items()):
-        times = np.arange(mel.shape[1]) * 256 / sample_rate
+        times = np.arange(mel.shape[1]) * hop / sample_rate
         mesh = ax.pcolormesh(times, np.arange(mel.shape[0]), mel - top, vmin=-80, vmax=0, cmap="magma",
                              shading="nearest")
-        ax.set(title=name, xlabel="time (s)")
+        ax.set_title(name, fontsize=10)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (s)")
     for ax in axes[:, 0]:
         ax.set_ylabel("mel band")
     for ax in axes.flat[len(mels):]:
@@ -338,7 +347,7 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
     clean = summary[summary["condition"] == "clean"].iloc[0]
     columns = min(3, len(conditions))
     rows = -(-len(conditions) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.1 * rows), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows), sharey=True, squeeze=False)
     for ax, condition in zip(axes.flat, conditions):
         levels = summary[summary["condition"] == condition]
         positions = np.arange(len(levels))
