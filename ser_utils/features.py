@@ -570,6 +570,10 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
             banks[recipe].update(zip(missing, results))
             if cache_dir is not None:
                 _write_shard(folders[recipe], missing, results)
+        failed = [row[0] for row in new if isinstance(row[0], str)]
+        if failed:
+            print(f"{len(failed)} corrupted cop{'y' if len(failed) == 1 else 'ies'} could not be made and are left out:",
+                  *failed[:10], *(["..."] if len(failed) > 10 else []), sep="\n  ", file=sys.stderr)
     return banks
 
 

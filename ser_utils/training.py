@@ -84,10 +84,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     corruptions = [fold_corruptions(table, protocol, number, train_index, test_index, augmentation, study, seed=seed)
                    for number, (train_index, test_index) in enumerate(folds)]
     if augmentation or study:
-        corrupted = corrupted if corrupted is not None and feature_set.recipe in corrupted else corrupted_features(
-            [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]], [feature_set.recipe],
-            progress=progress)
-        corrupted = corrupted[feature_set.recipe]
+        corrupted = _recipe_bank(feature_set.recipe, corruptions, corrupted, progress)
     tables, validations, studies, records, first_model = [], [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
                                                             disable=not config.show_progress(progress))):
@@ -111,7 +108,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         if tested:
             studies.append(study_predictions(model, table, tested, corrupted, number))
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "temperature": model.temperature, "corrupted_copies": len(refit_copies if not family.uses_validation else fit_copies),
+                        "epochs_run": model.epochs_run, "temperature": model.temperature,
+                        "corrupted_copies": len(fit_copies if family.uses_validation else refit_copies),
                         "seconds": round(fitted - start, 2), "predict_seconds": round(predicted - fitted, 3)})
         if first_model is None and protocol != "speaker-norm":
             first_model = model
@@ -136,6 +134,14 @@ def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_inde
     refit = augmentation.corruptions(table, train_index, fit_index) if augmentation else []
     tested = study_corruptions(table, test_index, study, seed=seed) if study else []
     return fit, refit, tested
+
+
+def _recipe_bank(recipe, corruptions: list, corrupted: dict | None, progress: bool) -> dict:
+    """Features for ``recipe`` of the folds' corrupted clips: from ``corrupted`` if extracted beforehand, else extracted."""
+    if corrupted is not None and recipe in corrupted:
+        return corrupted[recipe]
+    wanted = [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]]
+    return corrupted_features(wanted, [recipe], progress=progress)[recipe]
 
 
 def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):

@@ -145,11 +145,12 @@ def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(min
     assert ensemble.robustness[columns].equals(run.robustness[columns])
 
 
-def test_a_clip_that_cannot_be_read_is_reported_by_name_not_raised(tmp_path):
+def test_a_clip_that_cannot_be_read_is_reported_by_name_not_raised(tmp_path, capsys):
     missing = Corruption(str(tmp_path / "gone.wav"), (("white", 10.0),), (0,))
     bank = features.corrupted_features([missing], [features.StatsRecipe()], cache_dir=tmp_path, progress=False, n_jobs=1)
     reason = bank[features.StatsRecipe()][features.corrupted_key(missing)]
     assert isinstance(reason, str) and "gone.wav" in reason
+    assert "gone.wav" in capsys.readouterr().err  # and said once, where batch work reports skipped files
 
 
 def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
