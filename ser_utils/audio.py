@@ -117,3 +117,10 @@ def speech_bounds(samples: np.ndarray, top_db: float = 30.0) -> tuple[int, int]:
     """(start, stop) samples of a clip without its leading and trailing silence (``top_db`` below the peak)."""
     _, (start, stop) = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
     return int(start), int(stop)
+
+
+def speech_excerpt(samples: np.ndarray, sample_rate: int, margin_s: float = 0.2) -> np.ndarray:
+    """The clip's speech with ``margin_s`` of what surrounds it: what is worth listening to (and embedding)."""
+    start, stop = speech_bounds(samples)
+    margin = int(margin_s * sample_rate)
+    return samples[max(0, start - margin) : stop + margin]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import tone
+from ser_utils import audio
 from ser_utils.audio import AudioError, load_audio
 
 
@@ -53,3 +54,10 @@ def test_missing_silent_and_too_short_are_explicit(tmp_path, write_audio):
         load_audio(write_audio("silent.wav", np.zeros(22050, dtype=np.float32)))
     with pytest.raises(AudioError, match="too short"):
         load_audio(write_audio("blip.wav", tone(seconds=0.01)))
+
+
+def test_an_excerpt_keeps_the_speech_and_a_margin_of_silence():
+    rate = 16000
+    clip = np.concatenate([np.zeros(rate), tone(seconds=1.0, rate=rate), np.zeros(rate)])
+    excerpt = audio.speech_excerpt(clip, rate, margin_s=0.2)
+    assert abs(len(excerpt) / rate - 1.4) < 0.05 and np.abs(excerpt[: int(0.15 * rate)]).max() == 0
