@@ -185,7 +185,7 @@ def robustness_summary(run) -> pd.DataFrame:
     as a fraction of the clean mean UAR.
     """
     if run.robustness is None:
-        raise ValueError(f"run {run.model_name!r} / {run.protocol} has no robustness study (train with study=True)")
+        raise ValueError(f"run {run.model_name!r} / {run.protocol} has no robustness study (train with study=augment.STUDY_CONDITIONS)")
     groups = [("clean", 0.0, run.predictions)] + [
         (condition, level, rows) for (condition, level), rows in run.robustness.groupby(["condition", "level"], sort=False)]
     rows = []
