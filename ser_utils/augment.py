@@ -66,8 +66,8 @@ def clip_seed(seed: int, path: str, *extra: int) -> tuple[int, ...]:
 
 def speech_power(samples: np.ndarray, frame: int = 256) -> float:
     """Mean power of the active frames: those whose power is within 10 dB of the loudest frame."""
-    frames = samples[: max(frame, len(samples) // frame * frame)].reshape(-1, frame) if len(samples) >= frame \
-        else samples[None]
+    whole = len(samples) // frame * frame
+    frames = samples[:whole].reshape(-1, frame) if whole else samples[None]
     power = np.mean(frames.astype(np.float64) ** 2, axis=1)
     return float(power[power > 0.1 * power.max()].mean()) if power.max() > 0 else 0.0
 

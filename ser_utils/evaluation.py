@@ -129,10 +129,12 @@ def run_arrays(predictions: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray
     return np.asarray(y_true), predictions[[probability_column(label) for label in labels]].to_numpy()
 
 
-def fold_metrics(run) -> pd.DataFrame:
-    """One row of :func:`classification_metrics` per fold of a :class:`~ser_utils.runs.Run`."""
+def fold_metrics(run, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row of :func:`classification_metrics` per fold of a :class:`~ser_utils.runs.Run` (of its test
+    predictions, or of another predictions table of the run, e.g. one condition of its robustness study)."""
+    predictions = run.predictions if predictions is None else predictions
     rows = [classification_metrics(*run_arrays(rows, run.labels), run.labels) | {"fold": fold}
-            for fold, rows in run.predictions.groupby("fold", sort=True)]
+            for fold, rows in predictions.groupby("fold", sort=True)]
     return pd.DataFrame(rows).set_index("fold")
 
 
@@ -185,14 +187,15 @@ def robustness_summary(run) -> pd.DataFrame:
     as a fraction of the clean mean UAR.
     """
     if run.robustness is None:
-        raise ValueError(f"run {run.model_name!r} / {run.protocol} has no robustness study (train with study=augment.STUDY_CONDITIONS)")
+        raise ValueError(f"run {run.model_name!r} / {run.protocol} has no robustness study "
+                         "(train with study=augment.STUDY_CONDITIONS)")
     groups = [("clean", 0.0, run.predictions)] + [
         (condition, level, rows) for (condition, level), rows in run.robustness.groupby(["condition", "level"], sort=False)]
     rows = []
     for condition, level, predictions in groups:
-        per_fold = pd.DataFrame([classification_metrics(*run_arrays(fold_rows, run.labels), run.labels)
-                                 for _, fold_rows in predictions.groupby("fold")])
-        rows.append({"condition": condition, "level": level, "uar": per_fold["uar"].mean(), "uar_std": per_fold["uar"].std(ddof=0)}
+        per_fold = fold_metrics(run, predictions)
+        rows.append({"condition": condition, "level": level, "uar": per_fold["uar"].mean(),
+                     "uar_std": per_fold["uar"].std(ddof=0)}
                     | ({"gender_accuracy": per_fold["gender_accuracy"].mean()} if "gender_accuracy" in per_fold else {}))
     table = pd.DataFrame(rows)
     table["uar_vs_clean"] = table["uar"] / table.loc[0, "uar"]

@@ -350,16 +350,22 @@ def _code_fingerprint() -> str:
     return sources + librosa.__version__
 
 
+def _stamp(path: str) -> str:
+    """Size and modification time of a file, or "missing" (deleted or unreadable since labelling: extraction
+    reports it): a changed file changes the keys of everything cached from it."""
+    try:
+        stat = os.stat(path)
+        return f"{stat.st_size}\0{stat.st_mtime_ns}"
+    except OSError:
+        return "missing"
+
+
 def cache_key(paths: list[str], recipe: Recipe) -> str:
     """Hash of the recipe, the feature code, and each file's path, size and modification time."""
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
     digest.update(_code_fingerprint().encode())
     for path in paths:
-        try:
-            stat = os.stat(path)
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        except OSError:  # deleted or unreadable since labelling: extraction reports it
-            digest.update(f"{path}\0missing\n".encode())
+        digest.update(f"{path}\0{_stamp(path)}\n".encode())
     return digest.hexdigest()[:20]
 
 
@@ -471,15 +477,6 @@ def project_2d(features: np.ndarray, *, seed: int = config.DEFAULT_SEED) -> dict
 # --------------------------------------------------------------------------- corrupted copies
 
 
-def _stamp(path: str) -> str:
-    """Size and modification time of a file (or "missing"): a changed file changes its corrupted copies' keys."""
-    try:
-        stat = os.stat(path)
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        return "missing"
-
-
 def corrupted_key(corruption) -> str:
     """Cache key of a corrupted clip: the corruption and the state of every file it reads."""
     files = (corruption.path, *corruption.sources)
@@ -551,8 +548,8 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
     """
     if len({(recipe.sample_rate, recipe.res_type) for recipe in recipes}) > 1:
         raise ValueError("corrupted copies are extracted for recipes of one sample rate and resampler at a time")
-    folders = {recipe: _bank_dir(Path(cache_dir or config.PROCESSED_DIR), recipe) for recipe in recipes}
-    banks = {recipe: _read_bank(folder) if cache_dir is not None else {} for recipe, folder in folders.items()}
+    folders = {recipe: _bank_dir(Path(cache_dir), recipe) for recipe in recipes} if cache_dir is not None else {}
+    banks = {recipe: _read_bank(folders[recipe]) if folders else {} for recipe in recipes}
     keyed = {corrupted_key(corruption): corruption for corruption in corruptions}
     missing = [key for key in keyed if any(key not in bank for bank in banks.values())]
     if missing:

@@ -302,6 +302,20 @@ def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[
     return stamp(fig, caption)
 
 
+def panel_grid(n_panels: int, panel_size: tuple[float, float], *, title: str, ylabel: str, **subplots):
+    """(figure, axes grid) for ``n_panels`` panels, three a row, spare ones hidden, ``ylabel`` on the first column."""
+    columns = min(3, n_panels)
+    rows = -(-n_panels // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_size[0] * columns, panel_size[1] * rows), squeeze=False,
+                             **subplots)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    return fig, axes
+
+
 def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str, caption: str) -> plt.Figure:
     """Log-mel spectrograms (48 bands, dB below the loudest bin of all) of named signals, side by side."""
     hop = 512  # 32 ms: enough to see noise, rooms and bands, and a light figure
@@ -309,10 +323,8 @@ def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str
                                                                      hop_length=hop), ref=1.0)
             for name, samples in signals.items()}
     top = max(mel.max() for mel in mels.values())
-    columns = min(3, len(mels))
-    rows = -(-len(mels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.4 * rows), sharex=True, sharey=True,
-                             squeeze=False, dpi=IMAGE_DPI, layout="constrained")
+    fig, axes = panel_grid(len(mels), (3.6, 2.4), title=title, ylabel="mel band", sharex=True, sharey=True,
+                           dpi=IMAGE_DPI, layout="constrained")
     for ax, (name, mel) in zip(axes.flat, mels.items()):
         times = np.arange(mel.shape[1]) * hop / sample_rate
         mesh = ax.pcolormesh(times, np.arange(mel.shape[0]), mel - top, vmin=-80, vmax=0, cmap="magma",
@@ -320,11 +332,6 @@ def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str
         ax.set_title(name, fontsize=10)
     for ax in axes[-1]:
         ax.set_xlabel("time (s)")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("mel band")
-    for ax in axes.flat[len(mels):]:
-        ax.set_visible(False)
-    fig.suptitle(title)
     fig.colorbar(mesh, ax=axes, label="dB below the loudest bin", pad=0.01)
     fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
     return fig
@@ -347,9 +354,7 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
     axis_labels = axis_labels or {name: label for name, (label, _, _) in STUDY_CONDITIONS.items()}
     conditions = [c for c in dict.fromkeys(summary["condition"]) if c != "clean"]
     clean = summary[summary["condition"] == "clean"].iloc[0]
-    columns = min(3, len(conditions))
-    rows = -(-len(conditions) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows), sharey=True, squeeze=False)
+    fig, axes = panel_grid(len(conditions), (3.6, 2.7), title=title, ylabel="fraction correct", sharey=True)
     for ax, condition in zip(axes.flat, conditions):
         levels = summary[summary["condition"] == condition]
         positions = np.arange(len(levels))
@@ -361,11 +366,6 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
             ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"{name}, chance")
         ax.set_xticks(positions, [f"{level:g}" for level in levels["level"]] if len(levels) > 1 else ["on"])
         ax.set(title=condition, xlabel=axis_labels[condition], ylim=(0, 1.05), xlim=(-0.5, max(len(levels), 2) - 0.5))
-    for ax in axes.flat[len(conditions):]:
-        ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("fraction correct")
-    fig.suptitle(title)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return stamp(fig, caption)

@@ -145,11 +145,11 @@ def _recipe_bank(recipe, corruptions: list, corrupted: dict | None, progress: bo
 
 
 def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):
-    """(features, targets) of the rows at ``index`` plus the usable corrupted copies of those clips."""
+    """(features, targets) of the rows at ``index`` plus the usable corrupted copies of those clips (``copies``)."""
     if not copies:
         return features[index], targets[index]
     target_of = dict(zip(table["path"].iloc[index], targets[index]))
-    extra = [(corrupted[corrupted_key(c)], target_of[c.path]) for c in copies if c.path in target_of]
+    extra = [(corrupted[corrupted_key(c)], target_of[c.path]) for c in copies]
     extra = [(row, target) for row, target in extra if not isinstance(row, str)]
     if not extra:
         return features[index], targets[index]
