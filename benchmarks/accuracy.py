@@ -53,6 +53,7 @@ def main() -> None:
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
     table = corpus.build_labels_table(dataset.path, args.scheme)
+    dataset = dataset.counted(table)
     plan = {name: [p for p in protocols if p in args.protocols]
             for name, protocols in training.DEFAULT_PLAN.items() if name in args.models}
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "

@@ -121,7 +121,8 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     dataset = datasets.resolve_dataset("synthetic")
-    table, _ = corpus.scan_corpus(dataset.path)  # all 720 clips, every emotion
+    table, _ = corpus.scan_corpus(dataset.path)  # every clip, every emotion
+    dataset = dataset.counted(table)
     print(f"{len(table)} clips of the {dataset.label}; {os.cpu_count()} cores")
     clip = str(table["path"].iloc[0])
     model_dirs = trained_models(dataset.name, args.models.split(","))

@@ -6,6 +6,7 @@ intensity, statement, repetition, actor (odd actors are male, even female).
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import asdict, dataclass
@@ -74,8 +75,9 @@ def parse_ravdess_name(path: str | Path) -> ClipInfo:
         statement=int(_code(statement, {k: str(k) for k in config.STATEMENTS}, "statement", name)),
         repetition=int(_code(repetition, {1: "1", 2: "2"}, "repetition", name)),
     )
-    if not 1 <= info.actor <= config.N_ACTORS:
-        raise RavdessNameError(f"{name}: actor {actor} is outside 01-{config.N_ACTORS}")
+    if info.actor not in config.RAVDESS_ACTORS:
+        first, last = config.RAVDESS_ACTORS[0], config.RAVDESS_ACTORS[-1]
+        raise RavdessNameError(f"{name}: actor {actor} is outside RAVDESS's {first:02d}-{last:02d}")
     if info.vocal_channel != "speech":
         raise RavdessNameError(f"{name}: a song clip (vocal channel {channel}); this project recognises emotion in speech")
     if info.emotion == "neutral" and info.intensity == "strong":
@@ -97,23 +99,50 @@ def label_of(path: str | Path, scheme: str = config.DEFAULT_SCHEME) -> str | Non
     return None if labelled.empty else str(labelled["label"].iloc[0])
 
 
-def find_audio_files(data_dir: str | Path) -> list[Path]:
-    """Return every audio file under ``data_dir`` (``Actor_XX/`` folders or flat), sorted."""
+def find_audio_files(data_dir: str | Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Return every audio file under ``data_dir`` (``Actor_XX/`` folders or flat), sorted.
+
+    Symbolic links to folders and files are followed (a corpus assembled from links is read whole); a link
+    back to a folder already visited is not followed twice. What cannot be read is appended to
+    ``skipped`` as ``(path, reason)``: folders that cannot be listed, broken links, loops.
+    """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"{data_dir}: no such data directory")
-    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in config.AUDIO_SUFFIXES)
+    skipped = [] if skipped is None else skipped
+    found, visited = [], set()
+
+    def unreadable(error: OSError) -> None:
+        skipped.append((Path(error.filename), f"{error.filename}: {error.strerror or error} (folder skipped)"))
+
+    for folder, subfolders, files in os.walk(data_dir, followlinks=True, onerror=unreadable):
+        status = os.stat(folder)
+        if (status.st_dev, status.st_ino) in visited:
+            skipped.append((Path(folder), f"{folder}: a link to a folder already read (not read twice)"))
+            subfolders.clear()
+            continue
+        visited.add((status.st_dev, status.st_ino))
+        for name in files:
+            path = Path(folder, name)
+            if path.suffix.lower() not in config.AUDIO_SUFFIXES:
+                continue
+            if path.is_file():
+                found.append(path)
+            else:
+                skipped.append((path, f"{path}: a broken link or not a regular file"))
+    return sorted(found)
 
 
 def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
     """Parse every audio file under ``data_dir``.
 
     Returns the table of all clips (every emotion, no label yet) and the list of
-    ``(path, reason)`` for files whose names were rejected; those are also reported
+    ``(path, reason)`` for what was left out (names that do not parse, song clips, actors outside
+    RAVDESS's 01-24, second copies of a clip, folders that cannot be read); those are also reported
     as one warning, never fatal to the batch.
     """
     rows, rejected, seen = [], [], {}
-    for path in find_audio_files(data_dir):
+    for path in find_audio_files(data_dir, rejected):
         try:
             info = parse_ravdess_name(path)
         except RavdessNameError as error:

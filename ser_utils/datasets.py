@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import config, synth
@@ -28,34 +28,43 @@ class DatasetUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """A corpus on disk and how every figure made from it must be labelled."""
+    """A corpus on disk and how every figure made from it must be labelled.
+
+    ``n_actors`` and ``n_clips`` count the clips actually used (:meth:`counted`), never the folders on disk.
+    """
 
     name: str
     path: Path
     synthetic: bool
+    n_actors: int | None = None
+    n_clips: int | None = None
+
+    def counted(self, table) -> Dataset:
+        """This corpus with the actors and clips of ``table`` (the clips a run uses) counted."""
+        return replace(self, n_actors=int(table["actor"].nunique()), n_clips=int(len(table)))
 
     @property
     def label(self) -> str:
         """Short caption naming the corpus; a synthetic corpus always says so."""
         if self.synthetic:
-            return f"SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, {config.N_ACTORS} speakers)"
-        actors = len([folder for folder in self.path.glob("Actor_*") if folder.is_dir()])
-        size = f"{actors} actors, " if actors else ""
+            return f"SYNTHETIC corpus (eSpeak NG speech in RAVDESS layout, {self.n_actors or '?'} speakers)"
+        size = f"{self.n_actors} actors, " if self.n_actors else ""
         return f"RAVDESS speech ({size}folder {self.path.name}/)"  # not the absolute path: reports get shared
 
     def describe(self) -> str:
         """A Markdown paragraph on what this corpus is, for the notebooks' prose (written per corpus)."""
         if self.synthetic:
             return ("**This run uses the synthetic corpus**: eSpeak NG speech made offline in RAVDESS's exact design "
-                    f"and naming ({config.N_ACTORS} speakers, {60 * config.N_ACTORS} clips). It is *not* real emotional speech: the voices are robotic, "
-                    "and each emotion is a rule that moves loudness, pitch, tempo and voice quality as in people. It "
-                    "proves that the pipeline works; every figure is labelled synthetic.")
-        return (f"**This run uses real RAVDESS recordings**: {self.label}. Professional actors speak two fixed "
-                "sentences in North-American English with each emotion, at two intensities.")
+                    f"and naming ({self.n_actors} speakers, {self.n_clips} clips). It is *not* real emotional speech: "
+                    "the voices are robotic, and each emotion is a rule that moves loudness, pitch, tempo and voice "
+                    "quality as in people. It proves that the pipeline works; every figure is labelled synthetic.")
+        return (f"**This run uses real RAVDESS recordings**: {self.label}, {self.n_clips} clips. Professional actors "
+                "speak two fixed sentences in North-American English with each emotion, at two intensities.")
 
     def to_dict(self) -> dict:
         """JSON-able description, saved with labels, models and metrics."""
-        return {"name": self.name, "path": str(self.path), "synthetic": self.synthetic, "label": self.label}
+        return {"name": self.name, "path": str(self.path), "synthetic": self.synthetic, "label": self.label,
+                "n_actors": self.n_actors, "n_clips": self.n_clips}
 
 
 def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None, *, seed: int = config.DEFAULT_SEED,

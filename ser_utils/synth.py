@@ -127,12 +127,12 @@ class ESpeak:
 
 
 def speaker_voices(seed: int = config.DEFAULT_SEED) -> list[Voice]:
-    """Return the :data:`~ser_utils.config.N_ACTORS` speakers' voices, deterministic for ``seed``."""
+    """Return the :data:`~ser_utils.config.SYNTHETIC_ACTORS` speakers' voices, deterministic for ``seed``."""
     rng = np.random.default_rng([seed, 0])
     male_variants = itertools.cycle(f"m{i}" for i in rng.permutation(np.arange(1, 8)))
     female_variants = itertools.cycle(f"f{i}" for i in rng.permutation(np.arange(1, 6)))
     voices = []
-    for actor in range(1, config.N_ACTORS + 1):
+    for actor in range(1, config.SYNTHETIC_ACTORS + 1):
         male = actor % 2 == 1
         voices.append(Voice(
             actor=actor,
@@ -284,8 +284,8 @@ def manifest(seed: int) -> dict:
         "description": "SYNTHETIC speech (eSpeak NG) in RAVDESS's design and naming; not real emotional speech",
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
-        "n_actors": config.N_ACTORS,
-        "n_files": config.N_ACTORS * len(design()),
+        "n_actors": config.SYNTHETIC_ACTORS,
+        "n_files": config.SYNTHETIC_ACTORS * len(design()),
         "emotion_prosody": {name: asdict(p) for name, p in EMOTION_PROSODY.items()},
     }
 

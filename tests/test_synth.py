@@ -19,9 +19,9 @@ def test_design_matches_ravdess_speech():
 
 def test_speakers_alternate_gender_and_differ():
     voices = synth.speaker_voices(seed=1)
-    assert len(voices) == config.N_ACTORS
+    assert len(voices) == config.SYNTHETIC_ACTORS
     assert all(v.variant.startswith("m" if v.actor % 2 else "f") for v in voices)
-    assert len({(v.variant, round(v.pitch, 3)) for v in voices}) == config.N_ACTORS
+    assert len({(v.variant, round(v.pitch, 3)) for v in voices}) == config.SYNTHETIC_ACTORS
     assert np.mean([v.pitch for v in voices if v.actor % 2]) < np.mean([v.pitch for v in voices if v.actor % 2 == 0])
 
 
@@ -64,7 +64,7 @@ def test_mini_corpus_layout_timing_and_labels(mini_corpus):
 
 def test_build_writes_manifest_last_and_is_marked_synthetic(tmp_path, monkeypatch):
     all_voices = synth.speaker_voices
-    monkeypatch.setattr(config, "N_ACTORS", 2)
+    monkeypatch.setattr(config, "SYNTHETIC_ACTORS", 2)
     monkeypatch.setattr(synth, "speaker_voices", lambda seed: all_voices(seed)[:2])
     assert not synth.is_built(tmp_path, seed=9)
     synth.build_synthetic_corpus(tmp_path, seed=9, n_jobs=1)
