@@ -7,7 +7,8 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.DELETE_ON_ERROR:
+# No .DELETE_ON_ERROR: every output is written whole or not at all (notebooks renamed on success, tables
+# written atomically), so a failed stage never costs the good output of an earlier run.
 
 PYTHON_BOOT ?= python3
 UV_VERSION  := 0.13.8
@@ -61,8 +62,12 @@ venv: $(STAMP) ## create or refresh the virtual environment from the lock
 data: $(STAMP) ## build the synthetic corpus (720 clips, offline)
 	$(PY) -m ser_utils.cli data --seed $(SEED)
 
-# Rewritten only when a parameter changes, so stages re-run exactly when they are stale.
-$(PARAMS): FORCE
+CHECK_PARAMS = $(PY) -m ser_utils.parameters $(foreach p,$(1),'$(p)=$($(p))')
+
+# Every parameter is checked before any work (a bad value stops here: nothing runs, nothing is deleted).
+# The file is rewritten only when a parameter changes, so stages re-run exactly when they are stale.
+$(PARAMS): FORCE | $(STAMP)
+	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME MODEL SPLIT EPOCHS FOLDS SEED AUGMENT)
 	@mkdir -p $(@D)
 	@echo '$(PARAMS_TEXT)' | cmp -s - $@ || echo '$(PARAMS_TEXT)' > $@
 
@@ -93,7 +98,7 @@ $(REPORT_DIR)/02_mfcc_exploration.ipynb: notebooks/02_mfcc_exploration.ipynb $(L
 	$(call execute,02_mfcc_exploration,-p SEED $(SEED))
 
 $(REPORT_DIR)/03_training.ipynb $(RUNS) &: notebooks/03_training.ipynb $(LABELS) $(REPORT_DIR)/02_mfcc_exploration.ipynb
-	$(call execute,03_training,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED) -p AUGMENT_COPIES $(AUGMENT))
+	$(call execute,03_training,-p EPOCHS $(EPOCHS) -p N_FOLDS $(FOLDS) -p SEED $(SEED) -p AUGMENT_COPIES $(AUGMENT) -p SPLIT $(SPLIT))
 	@touch $(RUNS)
 
 $(REPORT_DIR)/04_evaluation.ipynb $(METRICS) &: notebooks/04_evaluation.ipynb $(LABELS) $(RUNS)
@@ -119,6 +124,7 @@ test: $(STAMP) ## unit tests, then nbval over the notebooks
 		-p no:cacheprovider notebooks
 
 accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
+	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED)
 	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
 		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),) $(ACCURACY_ARGS)
 

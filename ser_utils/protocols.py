@@ -49,18 +49,50 @@ def n_speaker_folds(table: pd.DataFrame, requested: int = 6) -> int:
     return max(2, min(requested, int(per_gender.min())))
 
 
+def fold_count(table: pd.DataFrame, protocol: str, requested: int = 6) -> int:
+    """The folds ``protocol`` makes of ``table`` when ``requested`` are asked for.
+
+    Speaker protocols are capped by the actors of the smaller gender (:func:`n_speaker_folds`), the random
+    split by the clips of the smallest class (each fold tests at least one clip of every class). Fewer than
+    two folds raise ``ValueError``.
+    """
+    if requested < 2:
+        raise ValueError(f"{requested} fold(s) requested: cross-validation needs at least 2")
+    if protocol in SPEAKER_PROTOCOLS:
+        return n_speaker_folds(table, requested)
+    if protocol == "random":
+        return max(2, min(requested, int(table["label"].value_counts().min())))
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+
+
+def folds_note(table: pd.DataFrame, requested: int, protocols=tuple(PROTOCOLS)) -> str:
+    """One line per protocol that makes fewer folds of ``table`` than ``requested``, saying why ("" if none)."""
+    lines = []
+    for protocol in dict.fromkeys("speaker" if p in SPEAKER_PROTOCOLS else p for p in protocols):
+        made = fold_count(table, protocol, requested)
+        if made == requested:
+            continue
+        why = ("each test fold needs a female and a male actor, and the corpus has "
+               f"{table.groupby('gender')['actor'].nunique().min()} actors of its smaller gender"
+               if protocol == "speaker" else
+               f"each fold tests a clip of every class, and the smallest class has {table['label'].value_counts().min()}")
+        lines.append(f"FOLDS={requested}: the {protocol} protocol uses {made} folds: {why}")
+    return "\n".join(lines)
+
+
 def make_folds(table: pd.DataFrame, protocol: str = "speaker", *, n_folds: int = 6, seed: int = config.DEFAULT_SEED):
     """Return ``[(train_index, test_index), ...]`` (positions in ``table``) for the protocol.
 
+    The number of folds is ``n_folds``, capped as :func:`fold_count` says.
+
     >>> folds = make_folds(table, "speaker")  # doctest: +SKIP
     """
+    count = fold_count(table, protocol, n_folds)
     if protocol in SPEAKER_PROTOCOLS:
-        splitter = StratifiedGroupKFold(n_splits=n_speaker_folds(table, n_folds), shuffle=True, random_state=seed)
+        splitter = StratifiedGroupKFold(n_splits=count, shuffle=True, random_state=seed)
         return list(splitter.split(table, table["gender"], groups=table["actor"]))
-    if protocol == "random":
-        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        return list(splitter.split(table, table["label"]))
-    raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    splitter = StratifiedKFold(n_splits=count, shuffle=True, random_state=seed)
+    return list(splitter.split(table, table["label"]))
 
 
 def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str, *, seed: int):

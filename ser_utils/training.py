@@ -46,6 +46,12 @@ REPORT_PLAN = DEFAULT_PLAN | {"cnn": ("speaker",), "seed_cnn": ("speaker",), "sv
                               "egemaps_lr_factorised": ("speaker",), "compare_lr_factorised": ("speaker",)}
 
 
+def report_plan(split: str = "speaker") -> dict[str, tuple[str, ...]]:
+    """What ``make report`` trains: :data:`REPORT_PLAN`, and every model also under ``split``, the protocol of the
+    model notebook 05 uses (``make report SPLIT=random``), so that whichever model 05 shows exists."""
+    return {name: tuple(dict.fromkeys((*protocols, split))) for name, protocols in REPORT_PLAN.items()}
+
+
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
                    augmentation: Augmentation | None = None, study: tuple[str, ...] = (), corrupted: dict | None = None,

@@ -1,0 +1,91 @@
+"""Every documented parameter of `make report` and `make accuracy`: accepted, or refused before any work."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ser_utils import config, parameters, protocols, training
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The values the README documents for each Make variable.
+DOCUMENTED = {
+    "DATASET": ["synthetic", "ravdess"],
+    "SCHEME": list(config.LABEL_SCHEMES),
+    "MODEL": ["best", "ensemble", "cnn", "svm", "egemaps_lr", "compare_lr", "seed_cnn", "svm_factorised",
+              "egemaps_lr_factorised", "compare_lr_factorised"],
+    "SPLIT": ["speaker", "random"],
+    "EPOCHS": ["1", "40"],
+    "FOLDS": ["2", "6", "12"],
+    "AUGMENT": ["0", "1", "2"],
+    "SEED": ["0", "42"],
+}
+
+
+@pytest.mark.parametrize("name,value", [(n, v) for n, values in DOCUMENTED.items() for v in values])
+def test_every_documented_value_is_accepted(name, value):
+    assert parameters.problems({"SCHEME": config.DEFAULT_SCHEME, name: value}) == []
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("DATASET", "ravdes", "choose one of synthetic, ravdess"),
+    ("SCHEME", "bogus", "choose one of gender_emotion5"),
+    ("MODEL", "nonexistent", "choose one of best, svm"),
+    ("SPLIT", "speaker-norm", "not saved"),
+    ("FOLDS", "1", "from 2 to 12"),
+    ("FOLDS", "50", "from 2 to 12"),
+    ("FOLDS", "six", "whole number"),
+    ("EPOCHS", "0", "from 1 to 1000"),
+    ("AUGMENT", "-1", "from 0 to 10"),
+    ("SEED", "-3", "from 0 to"),
+    ("RAVDESS_DIR", "/no/such/folder", "no such folder"),
+])
+def test_bad_values_are_refused_naming_the_valid_ones(name, value, message):
+    found = parameters.problems({"DATASET": "ravdess", "SCHEME": config.DEFAULT_SCHEME, name: value})
+    assert len(found) == 1 and found[0].startswith(f"{name}=") and message in found[0]
+
+
+def test_a_factorised_model_is_refused_under_a_scheme_without_gender():
+    assert "choose one of" in parameters.problems({"SCHEME": "emotion5", "MODEL": "svm_factorised"})[0]
+    assert parameters.problems({"SCHEME": "emotion5", "MODEL": "ensemble"}) == []
+
+
+def test_ravdess_dir_with_the_synthetic_dataset_is_refused(tmp_path):
+    assert "use DATASET=ravdess" in parameters.problems({"DATASET": "synthetic", "RAVDESS_DIR": str(tmp_path)})[0]
+
+
+@pytest.mark.parametrize("split", parameters.SPLITS)
+def test_the_report_trains_every_model_under_the_protocol_notebook_05_uses(split):
+    assert all(split in protocols_ for protocols_ in training.report_plan(split).values())
+
+
+def test_make_refuses_bad_parameters_before_any_work_and_deletes_nothing(tmp_path):
+    """`make report` with bad values stops at the check: exit 2, each problem named, no file written or removed."""
+    before = sorted(p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts)
+    result = subprocess.run(["make", "--no-print-directory", "report", "SCHEME=bogus", "FOLDS=1", "EPOCHS=0"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    for name in ("SCHEME='bogus'", "FOLDS=1", "EPOCHS=0"):
+        assert f"error: {name}" in result.stderr
+    assert ">>" not in result.stdout  # no stage started
+    assert sorted(p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts) == before
+
+
+def actors(n_per_gender: int, clips: int = 5) -> pd.DataFrame:
+    """A table of ``2 * n_per_gender`` actors, ``clips`` clips each, one label."""
+    return pd.DataFrame([{"actor": a, "gender": "male" if a % 2 else "female", "label": "calm"}
+                         for a in range(1, 2 * n_per_gender + 1) for _ in range(clips)])
+
+
+def test_folds_capped_by_the_corpus_are_said_and_too_few_refused():
+    table = actors(3)
+    table.loc[table.index[:4], "label"] = "angry"  # the smallest class: 4 clips
+    assert [len(protocols.make_folds(table, p, n_folds=6)) for p in ("speaker", "random")] == [3, 4]
+    note = protocols.folds_note(table, 6)
+    assert "speaker protocol uses 3 folds" in note and "random protocol uses 4 folds" in note
+    assert protocols.folds_note(actors(6, clips=10), 6) == ""
+    with pytest.raises(ValueError, match="at least 2"):
+        protocols.make_folds(table, "speaker", n_folds=1)
