@@ -31,7 +31,7 @@ REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
 PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED) AUGMENT=$(AUGMENT)
-PAPERMILL   := TQDM_DISABLE=1 $(PY) -m papermill --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
+PAPERMILL   := TQDM_DISABLE=1 $(PY) -m ser_utils.run_notebook --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
 DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
 
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -106,6 +106,9 @@ $(REPORT_DIR)/04_evaluation.ipynb $(METRICS) &: notebooks/04_evaluation.ipynb $(
 
 $(REPORT_DIR)/05_prediction.ipynb: notebooks/05_prediction.ipynb $(LABELS) $(RUNS) $(METRICS)
 	$(call execute,05_prediction,-p MODEL $(MODEL) -p PROTOCOL $(SPLIT) -p SEED $(SEED))
+
+# Stopped by a signal, make deletes a target that changed; these are written whole by the notebooks themselves.
+.PRECIOUS: $(LABELS) $(RUNS) $(METRICS)
 
 NOTEBOOKS_RUN := $(foreach n,01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction,$(REPORT_DIR)/$(n).ipynb)
 

@@ -61,7 +61,8 @@ def main() -> None:
     start = time.perf_counter()
     augmentation = augment.Augmentation(copies=args.copies, seed=args.seed) if args.augment else None
     runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, augmentation=augmentation,
-                              study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), progress=False)
+                              study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
+                              progress=False)
     seconds = time.perf_counter() - start
     board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
     candidates = ensemble_candidates(runs)

@@ -2,7 +2,10 @@
 
 A run folder holds
 
-- the model of its first fold (``model.keras`` or ``model.joblib``) and ``metadata.json``;
+- the delivered model, fitted on every actor once the folds measured it (``model.keras`` or
+  ``model.joblib``, and ``metadata.json``): what ``ser predict`` and notebook 05 use;
+- ``fold-0/``: the first fold's model, which never heard that fold's test actors (for figures about
+  unseen actors);
 - ``predictions.csv``: one row per tested clip with its identity (path, actor, gender,
   fold, true label) and one probability column per class (``p_<class>``);
 - ``run.json``: model, protocol, labels, corpus, and per fold the test actors, training
@@ -24,6 +27,8 @@ from . import config
 from .storage import atomic_path, read_json, write_json
 
 IDENTITY_COLUMNS = ["path", "actor", "gender", "fold", "label"]
+#: Sub-folder of a run folder holding the first fold's model.
+FOLD_MODEL_DIR = "fold-0"
 PREDICTIONS_FILE = "predictions.csv"
 RUN_FILE = "run.json"
 
@@ -35,7 +40,8 @@ def probability_column(label: str) -> str:
 
 @dataclass
 class Run:
-    """One model under one protocol: every fold's test predictions, fold records, and the first fold's model."""
+    """One model under one protocol: every fold's test predictions, fold records, the delivered model (fitted on every
+    actor) and the first fold's model."""
 
     model_name: str
     protocol: str
@@ -49,6 +55,8 @@ class Run:
     #: each fold's predictions of its test clips under each corruption of the robustness study
     #: (columns ``condition`` and ``level`` beside those of :attr:`predictions`; in memory only)
     robustness: pd.DataFrame | None = None
+    #: the first fold's model: its metadata names the test actors it never heard
+    fold_model: object = None
 
     def record(self) -> dict:
         """The JSON-able description written to ``run.json``."""
@@ -77,10 +85,13 @@ def study_table(table: pd.DataFrame, studied: list, fold: int, probabilities: np
 
 
 def save_run(run: Run, run_dir: str | Path) -> Path:
-    """Write the run's model, ``predictions.csv`` and ``run.json`` into ``run_dir`` (each atomically)."""
+    """Write the run's models (the delivered one, and the first fold's in ``fold-0/``), ``predictions.csv`` and
+    ``run.json`` into ``run_dir`` (each atomically)."""
     run_dir = Path(run_dir)
     if run.model is not None:
         run.model.save(run_dir)
+    if run.fold_model is not None:
+        run.fold_model.save(run_dir / FOLD_MODEL_DIR)
     with atomic_path(run_dir / PREDICTIONS_FILE) as tmp:
         run.predictions.to_csv(tmp, index=False)
     write_json(run_dir / RUN_FILE, run.record())

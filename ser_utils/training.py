@@ -55,7 +55,7 @@ def report_plan(split: str = "speaker") -> dict[str, tuple[str, ...]]:
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
                    augmentation: Augmentation | None = None, study: tuple[str, ...] = (), corrupted: dict | None = None,
-                   progress: bool = True) -> Run:
+                   deliver: bool = True, progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
     Each fold holds out validation actors from its training actors (:func:`validation_split`).
@@ -63,9 +63,11 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     without them predicts them. Those validation predictions calibrate families that
     :attr:`~ser_utils.models.Model.calibrate` (the fold's temperature, :mod:`ser_utils.calibration`)
     and the ensemble built from the members' runs, never touching test speakers. The predictions table carries each tested clip's path, actor,
-    gender, fold and true label beside its probabilities. The model of the first fold is
-    kept as the run's model, with its metadata; under ``speaker-norm`` no model is kept (it
-    cannot predict a new speaker's single clip).
+    gender, fold and true label beside its probabilities. The model of the first fold is kept as
+    the run's :attr:`~ser_utils.runs.Run.fold_model` (figures about actors it never heard need it).
+    Once the folds have measured the method, and if ``deliver``, the model a user gets is fitted on
+    every clip (:func:`fit_delivered`) and kept as the run's :attr:`~ser_utils.runs.Run.model`. Under
+    ``speaker-norm`` no model is kept (it cannot predict a new speaker's single clip).
 
     With an ``augmentation``, families that :attr:`~ser_utils.models.Model.augments` also train on
     corrupted copies of their training clips (:mod:`ser_utils.augment`; not under ``speaker-norm``,
@@ -89,9 +91,12 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
     corruptions = [fold_corruptions(table, protocol, number, train_index, test_index, augmentation, study, seed=seed)
                    for number, (train_index, test_index) in enumerate(folds)]
+    delivering = deliver and protocol != "speaker-norm"
+    delivery_copies = delivered_corruptions(table, augmentation) if delivering else []
     if augmentation or study:
-        corrupted = _recipe_bank(feature_set.recipe, corruptions, corrupted, progress)
-    tables, validations, studies, records, first_model = [], [], [], [], None
+        corrupted = _recipe_bank(feature_set.recipe, _every_corruption(corruptions) + delivery_copies, corrupted,
+                                 progress)
+    tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
     for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
                                                             disable=not config.show_progress(progress))):
         fit_copies, refit_copies, tested = corruptions[number]
@@ -101,6 +106,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         model = build().fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
                             (features[val_index], targets[val_index]) if family.uses_validation else None)
         validation = model.predict_proba(features[val_index])
+        calibration.append((validation, targets[val_index]))
         if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
             model = build().fit(*with_copies(features, targets, table, train_index, refit_copies, corrupted))
         if family.calibrate:
@@ -121,9 +127,68 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
             first_model = model
             first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
                                                 fit_seconds=fitted - start, augmentation=augmentation)
-    return Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, first_model,
-               validation=pd.concat(validations, ignore_index=True),
-               robustness=pd.concat(studies, ignore_index=True) if studies else None)
+    run = Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, fold_model=first_model,
+              validation=pd.concat(validations, ignore_index=True),
+              robustness=pd.concat(studies, ignore_index=True) if studies else None)
+    if delivering:
+        run.model = fit_delivered(feature_set, first_model, records, calibration, protocol=protocol, seed=seed,
+                                  augmentation=augmentation, copies=delivery_copies, corrupted=corrupted)
+    return run
+
+
+def delivered_corruptions(table: pd.DataFrame, augmentation: Augmentation | None) -> list:
+    """The corrupted copies the delivered model trains on: every clip's, babble from every other speaker."""
+    return augmentation.corruptions(table, np.arange(len(table))) if augmentation else []
+
+
+def delivered_schedule(fold_model, histories: list[dict]) -> dict:
+    """Training settings of the delivered model that the folds chose: for networks, the median of the epochs at
+    which the folds' validation loss was lowest (the weights early stopping kept), at the learning rates of the
+    fold that stopped nearest that median; nothing for families that do not train by epochs."""
+    stopped = [int(np.argmin(history["val_loss"])) + 1 for history in histories if history.get("val_loss")]
+    if not stopped:
+        return {}
+    epochs = int(np.median(stopped))
+    nearest = histories[int(np.argmin([abs(best - epochs) for best in stopped]))]
+    rates = [fold_model.params["learning_rate"], *nearest.get("learning_rate", [])][:epochs]
+    return {"epochs": epochs, "learning_rates": rates if len(rates) == epochs else None}
+
+
+def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], calibration: list, *, protocol: str,
+                  seed: int, augmentation: Augmentation | None, copies: list, corrupted: dict | None):
+    """The model a user gets: the family fitted on every clip of every actor, after the folds measured it.
+
+    ``fold_model`` is the first fold's model (its family and settings), ``records`` the folds' records,
+    ``calibration`` every fold's (validation probabilities before temperature, targets): a family that
+    calibrates gets one temperature fitted on all of them pooled. Networks train as
+    :func:`delivered_schedule` says. Its metadata says what it heard (every actor) and which folds estimate it.
+    """
+    table, features = feature_set.table, feature_set.features
+    targets = table["label"].cat.codes.to_numpy()
+    everything = np.arange(len(table))
+    schedule = delivered_schedule(fold_model, [record["history"] for record in records])
+    start = time.perf_counter()
+    model = build_model(fold_model.name, fold_model.labels, feature_set.recipe, seed=seed,
+                        **(fold_model.params | schedule))
+    model.fit(*with_copies(features, targets, table, everything, copies, corrupted))
+    if model.calibrate:
+        model.temperature = fit_temperature(np.concatenate([p for p, _ in calibration]),
+                                            np.concatenate([t for _, t in calibration]))
+    model.metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=time.perf_counter() - start,
+                                  augmentation=augmentation) | delivery_record(records, protocol, schedule)
+    return model
+
+
+def delivery_record(records: list[dict], protocol: str, schedule: dict) -> dict:
+    """What a delivered model's metadata says of itself: it heard every actor; the folds estimate its accuracy."""
+    return {"delivered": {
+        "trained_on": "every clip of every actor of the corpus (no test actor: it has heard every voice in it)",
+        "estimated_by": f"the {len(records)} folds of the {protocol} protocol (each fold's model tested on actors it "
+                        "never heard): see predictions.csv and metrics.json",
+        "fold_test_actors": [record["test_actors"] for record in records],
+        "epochs": schedule.get("epochs"),
+        "temperature": "fitted on every fold's validation predictions, pooled",
+    }}
 
 
 def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_index, test_index,
@@ -142,12 +207,19 @@ def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_inde
     return fit, refit, tested
 
 
-def _recipe_bank(recipe, corruptions: list, corrupted: dict | None, progress: bool) -> dict:
-    """Features for ``recipe`` of the folds' corrupted clips: from ``corrupted`` if extracted beforehand, else extracted."""
-    if corrupted is not None and recipe in corrupted:
-        return corrupted[recipe]
-    wanted = [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]]
-    return corrupted_features(wanted, [recipe], progress=progress)[recipe]
+def _every_corruption(corruptions: list) -> list:
+    """Every corrupted clip of the folds' (fit, refit, study) corruptions, in order."""
+    return [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]]
+
+
+def _recipe_bank(recipe, wanted: list, corrupted: dict | None, progress: bool) -> dict:
+    """Features for ``recipe`` of the ``wanted`` corrupted clips: those in ``corrupted`` (extracted beforehand), the
+    others extracted now."""
+    bank = dict((corrupted or {}).get(recipe, {}))
+    missing = [c for c in wanted if corrupted_key(c) not in bank]
+    if missing:
+        bank.update(corrupted_features(missing, [recipe], progress=progress)[recipe])
+    return bank
 
 
 def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):
@@ -186,11 +258,11 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     """The ensemble's run from its members' runs under one protocol: probabilities averaged per clip and fold.
 
     Only clips that every member predicted are kept. Each fold's temperature is fitted on
-    the averaged validation predictions of that fold (an average of models is under-confident). The run's model is the ensemble of
-    the members' first-fold models (none under ``speaker-norm``).
+    the averaged validation predictions of that fold (an average of models is under-confident). The run's
+    model is the ensemble of the members' delivered models, its temperature fitted on every fold's averaged
+    validation predictions pooled; its fold model that of the members' first-fold models (none under
+    ``speaker-norm``).
     """
-    from .models.ensemble import EnsembleModel
-
     first = member_runs[0]
     if any(run.labels != first.labels or run.protocol != first.protocol for run in member_runs):
         raise ValueError("ensemble members must share labels and protocol")
@@ -201,6 +273,7 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     robustness = _average_runs([run.robustness for run in member_runs], columns,
                                keys=("path", "fold", "condition", "level")) if studied else None
     codes = {label: code for code, label in enumerate(first.labels)}
+    pooled_temperature = fit_temperature(validation[columns].to_numpy(), validation["label"].map(codes).to_numpy())
     records = []
     for i, fold in enumerate(first.folds):
         held_out = validation["fold"] == fold["fold"]
@@ -213,12 +286,23 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
                         "members": [run.model_name for run in member_runs], "temperature": temperature,
                         "seconds": round(sum(run.folds[i]["seconds"] for run in member_runs), 2),
                         "predict_seconds": round(sum(run.folds[i].get("predict_seconds", 0) for run in member_runs), 3)})
-    model = None
-    if all(run.model is not None for run in member_runs):
-        model = EnsembleModel.from_members([run.model for run in member_runs])
-        model.metadata = dict(first.model.metadata)
-        model.temperature = records[0]["temperature"]
-    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation, robustness)
+    model = _ensemble_of([run.model for run in member_runs], pooled_temperature)
+    fold_model = _ensemble_of([run.fold_model for run in member_runs], records[0]["temperature"])
+    return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation, robustness,
+               fold_model=fold_model)
+
+
+def _ensemble_of(members: list, temperature: float):
+    """The ensemble of fitted ``members`` with ``temperature`` and the first member's metadata (None if one is
+    missing)."""
+    from .models.ensemble import EnsembleModel
+
+    if any(member is None for member in members):
+        return None
+    ensemble = EnsembleModel.from_members(members)
+    ensemble.metadata = dict(members[0].metadata)
+    ensemble.temperature = temperature
+    return ensemble
 
 
 def _actors(table: pd.DataFrame, index) -> list[int]:
@@ -264,12 +348,13 @@ def member_names(params: dict) -> list[str]:
 
 def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 6, params: dict | None = None,
               seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None, study: tuple[str, ...] = (),
-              progress: bool = True) -> dict[tuple[str, str], Run]:
+              deliver: bool = True, progress: bool = True) -> dict[tuple[str, str], Run]:
     """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs.
 
-    The ensemble runs under a protocol only where all its members did. ``augmentation`` and
-    ``study`` are passed to :func:`cross_validate`; the corrupted clips they need are extracted
-    first, once for all models (each clip corrupted once for every feature recipe).
+    The ensemble runs under a protocol only where all its members did. ``augmentation``, ``study``
+    and ``deliver`` (fit the delivered models on every clip; the accuracy benchmark, which saves
+    nothing, does not) are passed to :func:`cross_validate`; the corrupted clips they need are
+    extracted first, once for all models (each clip corrupted once for every feature recipe).
     """
     params = params or {}
     labels = list(table["label"].cat.categories)
@@ -287,7 +372,7 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
         if names:
             extracted = extract_corrupted(feature_sets[names[0]].table, {n: plan[n] for n in names},
                                           {n: feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
-                                          augmentation=copies, study=tested, progress=progress)
+                                          augmentation=copies, study=tested, deliver=deliver, progress=progress)
             for recipe, bank in extracted.items():
                 corrupted.setdefault(recipe, {}).update(bank)
     runs = {}
@@ -295,7 +380,7 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
         for protocol in plan[name]:
             runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, n_folds=n_folds,
                                                   params=params.get(name), seed=seed, augmentation=augmentation,
-                                                  study=study, corrupted=corrupted, progress=progress)
+                                                  study=study, corrupted=corrupted, deliver=deliver, progress=progress)
     members = member_names(params)
     for protocol in plan.get("ensemble", ()):
         available = [runs[m, protocol] if (m, protocol) in runs else runs[flat, protocol]
@@ -307,9 +392,11 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
 
 
 def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: dict, *, n_folds: int, seed: int,
-                      augmentation: Augmentation | None, study: tuple[str, ...], progress: bool = True) -> dict:
+                      augmentation: Augmentation | None, study: tuple[str, ...], deliver: bool = True,
+                      progress: bool = True) -> dict:
     """Features, per recipe, of every corrupted clip that the runs of ``plan`` (model -> protocols) will train or be
-    studied on; ``recipes`` maps each model to its recipe. A clip is corrupted once for all recipes that need it."""
+    studied on (with ``deliver``, the delivered models' copies too); ``recipes`` maps each model to its recipe. A
+    clip is corrupted once for all recipes that need it."""
     by_protocol = {}
     for protocol in sorted({p for protocols in plan.values() for p in protocols}):
         corruptions = {}
@@ -318,6 +405,8 @@ def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: dict, *, n_folds
                                                   augmentation if protocol != "speaker-norm" else None,
                                                   study if protocol == "speaker" else (), seed=seed)
             corruptions.update((c, None) for c in fit + refit + [c for *_, c in tested])
+        if deliver and protocol != "speaker-norm":
+            corruptions.update((c, None) for c in delivered_corruptions(table, augmentation))
         by_protocol[protocol] = corruptions
     needs: dict = {}  # corruption -> the recipes whose models train or are studied under its protocol
     for name, protocols in plan.items():
@@ -362,8 +451,9 @@ def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_P
         shutil.rmtree(stale)
     for (name, protocol), run in runs.items():
         run.dataset = dataset
-        if run.model is not None:
-            run.model.metadata["dataset"] = dataset
+        for model in (run.model, run.fold_model):
+            if model is not None:
+                model.metadata["dataset"] = dataset
         save_run(run, config.run_dir(dataset["name"], name, protocol))
     return runs
 
@@ -380,17 +470,21 @@ def training_summary(runs: dict[tuple[str, str], Run]) -> pd.DataFrame:
 
 
 def stopping_summary(runs: dict[tuple[str, str], Run]) -> str:
-    """Markdown: for each network run, in how many folds early stopping ended training before the epoch limit."""
+    """Markdown: for each network run, in how many folds early stopping ended training before the epoch limit, and
+    for how many epochs the delivered model trained."""
     lines = []
     for (name, protocol), run in runs.items():
         epochs = [fold["epochs_run"] for fold in run.folds]
-        if not any(epochs) or run.model is None:
+        if not any(epochs) or run.fold_model is None:
             continue
-        limit = run.model.params["epochs"]
+        limit = run.fold_model.params["epochs"]
         early = sum(count < limit for count in epochs)
         verdict = ("stopped early in every fold" if early == len(epochs) else
                    f"stopped early in {early} of {len(epochs)} folds; the others ran to the limit, so more epochs "
                    "might still have helped" if early else
                    "ran to the limit in every fold (early stopping never triggered), so more epochs might help")
-        lines.append(f"- **{name}** ({protocol}): epochs run {', '.join(map(str, epochs))} of at most {limit}: {verdict}.")
+        delivered = run.model.metadata["delivered"]["epochs"] if run.model is not None else None
+        then = f" The delivered model then trained {delivered} epochs on every actor." if delivered else ""
+        lines.append(f"- **{name}** ({protocol}): epochs run {', '.join(map(str, epochs))} of at most {limit}: "
+                     f"{verdict}.{then}")
     return "\n".join(lines) or "No network was trained."

@@ -130,7 +130,7 @@ def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(min
               for c in fit + refit + [c for *_, c in tested]]
     corrupted = features.corrupted_features(wanted, [feature_set.recipe], cache_dir=tmp_path, progress=False)
     run = training.cross_validate(feature_set, "svm", "speaker", n_folds=2, augmentation=augmentation, study=study,
-                                  corrupted=corrupted, progress=False)
+                                  corrupted=corrupted, deliver=False, progress=False)
     assert all(fold["corrupted_copies"] > 0 for fold in run.folds)
     for fold, rows in run.robustness.groupby("fold"):
         assert set(rows["path"]) == set(run.predictions.loc[run.predictions["fold"] == fold, "path"])

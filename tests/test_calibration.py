@@ -63,12 +63,13 @@ def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(sta
     assert run.folds[0]["temperature"] == other.folds[0]["temperature"] != 1.0
     columns = [runs.probability_column(label) for label in run.labels]
     np.testing.assert_array_equal(run.predictions[columns].to_numpy(), other.predictions[columns].to_numpy())
-    assert run.model.temperature == run.folds[0]["temperature"]
+    assert run.fold_model.temperature == run.folds[0]["temperature"]
+    assert run.model.temperature == run.folds[0]["temperature"]  # pooled over the validation of the only fold
 
 
 def test_families_not_calibrated_keep_their_probabilities(stats_with_a_broken_clip):
     run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=1, progress=False)
-    assert run.folds[0]["temperature"] == run.model.temperature == 1.0
+    assert run.folds[0]["temperature"] == run.model.temperature == run.fold_model.temperature == 1.0
     summary = evaluation.calibration_summary(run)
     assert summary["ece"] == summary["ece_uncalibrated"]
 

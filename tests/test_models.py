@@ -53,6 +53,15 @@ FAST = {"svm": {}, "egemaps_lr": {}, "compare_lr": {}, "svm_factorised": {}, "eg
         "ensemble": {"members": ("svm", "egemaps_lr")}}
 
 
+def test_a_network_without_held_out_data_trains_the_epochs_and_learning_rates_it_is_given():
+    rates = [1e-3, 5e-4, 2.5e-4]
+    model = models.build_model("cnn", ["a", "b"], seed=0, epochs=3, learning_rates=rates)
+    data, labels = toy_problem(model.recipe.shape, n=40)
+    model.fit(data, labels)
+    assert model.epochs_run == 3
+    np.testing.assert_allclose(model.history["learning_rate"], rates, rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", sorted(models.REGISTRY))
 def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
     model, test_data, _ = fitted(name, **FAST[name])

@@ -35,8 +35,9 @@ def test_cross_validation_tests_every_clip_once_on_unseen_actors(stats_with_a_br
     for fold in run.folds:
         tested = set(predictions.loc[predictions["fold"] == fold["fold"], "actor"])
         assert tested == set(fold["test_actors"]) and len(tested) == 2
-    split = run.model.metadata["split"]
+    split = run.fold_model.metadata["split"]
     assert not set(split["train_actors"]) & set(split["test_actors"])
+    assert split["test_actors"] == run.folds[0]["test_actors"]
     probabilities = predictions[[runs.probability_column(label) for label in run.labels]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
 
@@ -78,12 +79,18 @@ def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():
     class Network:
         params = {"epochs": 40}
 
+    class Delivered:
+        metadata = {"delivered": {"epochs": 12}}
+
     summary = training.stopping_summary({
-        ("cnn", "speaker"): runs.Run("cnn", "speaker", [], None, [{"epochs_run": 18}, {"epochs_run": 40}], Network()),
-        ("seed_cnn", "speaker"): runs.Run("seed_cnn", "speaker", [], None, [{"epochs_run": 40}] * 2, Network()),
-        ("svm", "speaker"): runs.Run("svm", "speaker", [], None, [{"epochs_run": 0}], Network()),
+        ("cnn", "speaker"): runs.Run("cnn", "speaker", [], None, [{"epochs_run": 18}, {"epochs_run": 40}],
+                                     Delivered(), fold_model=Network()),
+        ("seed_cnn", "speaker"): runs.Run("seed_cnn", "speaker", [], None, [{"epochs_run": 40}] * 2,
+                                          fold_model=Network()),
+        ("svm", "speaker"): runs.Run("svm", "speaker", [], None, [{"epochs_run": 0}], fold_model=Network()),
     })
     assert "**cnn** (speaker): epochs run 18, 40 of at most 40: stopped early in 1 of 2 folds" in summary
+    assert "The delivered model then trained 12 epochs on every actor." in summary
     assert "**seed_cnn** (speaker): epochs run 40, 40 of at most 40: ran to the limit in every fold" in summary
     assert "svm" not in summary
 
@@ -120,7 +127,9 @@ def test_the_ensembles_run_is_what_its_saved_model_predicts(mini_table, tmp_path
     expected = np.concatenate([with_temperature(averaged[folds == f["fold"]], f["temperature"]) for f in ensemble.folds])
     np.testing.assert_allclose(ensemble.predictions[columns].to_numpy(), expected)  # averaged, then calibrated
     runs.save_run(ensemble, tmp_path / "ensemble-speaker")
-    model = load_model(tmp_path / "ensemble-speaker")
+    model = load_model(tmp_path / "ensemble-speaker" / runs.FOLD_MODEL_DIR)  # the first fold's: fold 0 never heard
+    delivered = load_model(tmp_path / "ensemble-speaker")
+    assert delivered.metadata["split"]["test_actors"] == [] and delivered.temperature == ensemble.model.temperature
     fold0 = ensemble.predictions[ensemble.predictions["fold"] == 0]
     rows = mini_table.set_index("path").loc[fold0["path"]]
     batch = {n: sets[n].features[sets[n].table["path"].isin(fold0["path"]).to_numpy()] for n in recipes}
@@ -140,3 +149,35 @@ def test_training_again_removes_runs_of_an_earlier_training(mini_table, tmp_path
                                      progress=False)
     assert list(saved) == [("svm", "speaker")]
     assert runs.run_dirs("mini") == [config.run_dir("mini", "svm", "speaker")]
+
+
+def test_the_delivered_model_has_heard_every_actor_and_the_fold_model_has_not(stats_with_a_broken_clip, tmp_path):
+    from ser_utils.models import build_model, load_model
+
+    data = stats_with_a_broken_clip
+    run = training.cross_validate(data, "svm", "speaker", max_folds=2, progress=False)
+    every_actor = sorted(data.table["actor"].unique())
+    delivered = run.model.metadata
+    assert delivered["split"]["train_actors"] == every_actor and delivered["split"]["test_actors"] == []
+    assert delivered["delivered"]["fold_test_actors"] == [fold["test_actors"] for fold in run.folds]
+    assert run.fold_model.metadata["split"]["test_actors"] == run.folds[0]["test_actors"]
+    on_everything = build_model("svm", run.labels, data.recipe, seed=42).fit(data.features, data.table["label"].cat.codes)
+    np.testing.assert_allclose(run.model.predict_proba(data.features), on_everything.predict_proba(data.features))
+    runs.save_run(run, tmp_path / "svm-speaker")
+    assert load_model(tmp_path / "svm-speaker").metadata["split"]["train_actors"] == every_actor
+    assert load_model(tmp_path / "svm-speaker" / runs.FOLD_MODEL_DIR).metadata["split"]["test_actors"] == \
+        run.folds[0]["test_actors"]
+
+
+def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kept():
+    class Fold:
+        params = {"learning_rate": 0.1}
+
+    def history(best: int, rates: list[float]) -> dict:
+        losses = [1.0 - 0.01 * epoch if epoch < best else 2.0 for epoch in range(len(rates))]
+        return {"val_loss": losses, "learning_rate": rates}
+
+    histories = [history(3, [0.1] * 8), history(5, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.01]), history(9, [0.1] * 12)]
+    schedule = training.delivered_schedule(Fold(), histories)
+    assert schedule == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
+    assert training.delivered_schedule(Fold(), [{}, {}]) == {}  # not trained by epochs

@@ -62,13 +62,15 @@ def set_seed(seed: int) -> None:
 class NetworkModel(Model):
     """A Keras network trained by epochs; subclasses implement :meth:`build`.
 
-    Validates after every epoch on the held-out data, stops when validation loss has
-    not improved for ``patience`` epochs (best weights restored) and, if
-    ``reduce_lr`` is set, halves the learning rate on plateaus.
+    Given held-out data, validates after every epoch on it, stops when validation loss has
+    not improved for ``patience`` epochs (best weights restored) and, if ``reduce_lr`` is set,
+    halves the learning rate on plateaus. Without held-out data (the delivered model, fitted on
+    every actor), trains for exactly ``epochs`` epochs at the per-epoch ``learning_rates`` if given
+    (a fold's schedule, replayed: :func:`~ser_utils.training.delivered_schedule`).
     """
 
     weights_file = "model.keras"
-    defaults = {"epochs": 40, "batch_size": 32, "patience": 10}
+    defaults = {"epochs": 40, "batch_size": 32, "patience": 10, "learning_rates": None}
     reduce_lr = False
     uses_validation = True
 
@@ -77,17 +79,23 @@ class NetworkModel(Model):
         raise NotImplementedError
 
     def _fit(self, features: np.ndarray, targets: np.ndarray, validation) -> None:
-        if validation is None:
-            raise ValueError(f"model {self.name!r} needs validation data (features, targets) to stop early")
         set_seed(self.seed)
         self.estimator = self.build(features.shape[1:], len(self.labels), features)
+        history = self.estimator.fit(features, targets, validation_data=validation, epochs=self.params["epochs"],
+                                     batch_size=self.params["batch_size"], callbacks=self._callbacks(validation),
+                                     verbose=0, shuffle=True)
+        self.history = {key: [float(v) for v in values] for key, values in history.history.items()}
+
+    def _callbacks(self, validation) -> list:
+        """Early stopping (and learning-rate halving) on held-out data; without it, the replayed learning rates."""
+        if validation is None:
+            rates = self.params["learning_rates"]
+            return [keras.callbacks.LearningRateScheduler(lambda epoch, rate: rates[epoch])] if rates else []
         callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.params["patience"],
                                                    restore_best_weights=True)]
         if self.reduce_lr:
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5))
-        history = self.estimator.fit(features, targets, validation_data=validation, epochs=self.params["epochs"],
-                                     batch_size=self.params["batch_size"], callbacks=callbacks, verbose=0, shuffle=True)
-        self.history = {key: [float(v) for v in values] for key, values in history.history.items()}
+        return callbacks
 
     def _predict_proba(self, features: np.ndarray) -> np.ndarray:
         chunks = [self.estimator(features[i : i + PREDICT_BATCH], training=False)
