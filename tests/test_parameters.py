@@ -89,3 +89,27 @@ def test_folds_capped_by_the_corpus_are_said_and_too_few_refused():
     assert protocols.folds_note(actors(6, clips=10), 6) == ""
     with pytest.raises(ValueError, match="at least 2"):
         protocols.make_folds(table, "speaker", n_folds=1)
+
+
+@pytest.mark.parametrize("scheme", list(config.LABEL_SCHEMES))
+def test_every_scheme_and_split_goes_through_training_evaluation_and_prediction(scheme, mini_corpus, tmp_path,
+                                                                               monkeypatch):
+    """What 03, 04 and 05 do with each documented SCHEME and SPLIT, on the mini corpus (2 folds, cheap models)."""
+    import matplotlib.pyplot as plt
+
+    from ser_utils import corpus, evaluation, models, plots, prediction, runs
+
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    table = corpus.build_labels_table(mini_corpus, scheme)
+    has_gender = config.label_scheme(scheme)["has_gender"]
+    plan = {name: parameters.SPLITS for name in ["svm", *(["svm_factorised"] if has_gender else [])]}
+    saved = training.train_and_save(table, dataset={"name": "mini", "synthetic": True}, plan=plan, n_folds=2,
+                                    progress=False)
+    assert set(saved) == {(name, split) for name in plan for split in parameters.SPLITS}
+    clip = table["path"].iloc[0]
+    for (name, split), run in saved.items():
+        assert evaluation.summarise(runs.load_run(config.run_dir("mini", name, split), labels=run.labels))["n_folds"] == 2
+        for folder in (config.run_dir("mini", name, split), config.run_dir("mini", name, split) / runs.FOLD_MODEL_DIR):
+            result = prediction.predict_file(models.load_model(folder), clip)
+            assert result.label in config.label_scheme(scheme)["classes"]
+        plt.close(plots.prediction_chart(result, "title", "caption"))
