@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -23,22 +24,36 @@ class AudioError(ValueError):
 def audio_info(path: str | Path) -> sf._SoundFileInfo:
     """Return soundfile's header information, or raise :class:`AudioError` naming the file and the problem."""
     path = Path(path)
-    if path.is_dir():
+    status = _status(path)
+    if stat.S_ISDIR(status.st_mode):
         raise AudioError(f"{path}: is a folder, not an audio file")
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if not path.is_file():
+    if not stat.S_ISREG(status.st_mode):
         raise AudioError(f"{path}: not a regular file (a pipe, socket or device), not audio")
     if not os.access(path, os.R_OK):
         raise AudioError(f"{path}: permission denied (the file is not readable)")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
     try:
-        return sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 still opens
     except PermissionError:
         raise AudioError(f"{path}: permission denied (the file is not readable)") from None
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
+    if info.frames == 0:
+        raise AudioError(f"{path}: empty recording (a header with no audio frames)")
+    return info
+
+
+def _status(path: Path) -> os.stat_result:
+    """``os.stat`` of ``path``, or :class:`AudioError` if it is missing or a folder above it cannot be read."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioError(f"{path}: no such file") from None
+    except PermissionError:
+        raise AudioError(f"{path}: permission denied (a folder above it cannot be read)") from None
+    except OSError as error:
+        raise AudioError(f"{path}: cannot be looked at ({error.strerror})") from None
 
 
 def load_audio(
@@ -61,7 +76,7 @@ def load_audio(
     start = int(round(offset * info.samplerate))
     stop = None if duration is None else start + int(round(duration * info.samplerate))
     try:
-        samples, native_rate = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+        samples, native_rate = sf.read(os.fsencode(path), start=start, stop=stop, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
     samples = downmix(samples, path)

@@ -116,17 +116,24 @@ def find_audio_files(data_dir: str | Path, skipped: list[tuple[Path, str]] | Non
         skipped.append((Path(error.filename), f"{error.filename}: {error.strerror or error} (folder skipped)"))
 
     for folder, subfolders, files in os.walk(data_dir, followlinks=True, onerror=unreadable):
-        status = os.stat(folder)
+        try:
+            status = os.stat(folder)
+        except OSError as error:  # listed, but cannot be entered
+            unreadable(error)
+            subfolders.clear()
+            continue
         if (status.st_dev, status.st_ino) in visited:
             skipped.append((Path(folder), f"{folder}: a link to a folder already read (not read twice)"))
             subfolders.clear()
             continue
         visited.add((status.st_dev, status.st_ino))
-        for name in files:
-            path = Path(folder, name)
-            if path.suffix.lower() not in config.AUDIO_SUFFIXES:
+        for path in (Path(folder, name) for name in files if Path(name).suffix.lower() in config.AUDIO_SUFFIXES):
+            try:
+                regular = path.is_file()
+            except OSError as error:
+                skipped.append((path, f"{path}: {error.strerror or error}"))
                 continue
-            if path.is_file():
+            if regular:
                 found.append(path)
             else:
                 skipped.append((path, f"{path}: a broken link or not a regular file"))

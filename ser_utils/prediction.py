@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .audio import load_audio, resample, speech_bounds
+from .audio import audio_info, load_audio, resample, speech_bounds
 from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
-from .models import Model
+from .models import Model, ModelMismatch
 
 #: Less speech than this (after trimming silence) gives unreliable answers (notebook 05's length study).
 MIN_SPEECH_S = 1.0
@@ -33,6 +33,11 @@ NOISE_FLATNESS = 0.35
 MIN_HIGH_BAND = 0.002
 #: A mean beyond this fraction of the RMS is a DC offset (RAVDESS: at most 0.008; synthetic: 0.05).
 MAX_DC_RATIO = 0.2
+#: Speech longer than this is likely several utterances (a RAVDESS sentence lasts 1.5-2.5 s), yet gets one answer.
+LONG_SPEECH_S = 30.0
+#: Sample formats (soundfile's subtypes) with fewer bits than the 16-bit recordings the models learnt from.
+LOW_BIT_DEPTHS = {"PCM_S8": 8, "PCM_U8": 8, "ULAW": 8, "ALAW": 8, "DWVW_12": 12, "IMA_ADPCM": 4, "MS_ADPCM": 4,
+                  "VOX_ADPCM": 4, "G721_32": 4, "G723_24": 3, "G723_40": 5}
 
 
 @dataclass
@@ -99,6 +104,10 @@ def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
     if len(speech) / sample_rate < MIN_SPEECH_S:
         warnings.append(f"only {len(speech) / sample_rate:.2f} s of speech after trimming silence "
                         f"(under {MIN_SPEECH_S:g} s answers are unreliable)")
+    if len(speech) / sample_rate > LONG_SPEECH_S:
+        warnings.append(f"long input ({len(speech) / sample_rate:.0f} s of speech, over {LONG_SPEECH_S:g} s): "
+                        "averaged into one answer over all its windows, so several utterances, speakers or emotions "
+                        "are not told apart (cut it into single utterances)")
     level = 20 * np.log10(np.sqrt(np.mean(speech**2)) + 1e-12)
     if level < LOW_LEVEL_DBFS:
         warnings.append(f"very low level (speech at {level:.0f} dBFS, quieter than the training recordings)")
@@ -124,9 +133,15 @@ def unlike_speech(samples: np.ndarray, speech: np.ndarray, sample_rate: int) -> 
     return warnings
 
 
-def recording_warnings(native: np.ndarray, native_rate: int) -> list[str]:
-    """Warnings about how a file was recorded: clipped, or sampled below the models' rate."""
+def recording_warnings(native: np.ndarray, native_rate: int, subtype: str) -> list[str]:
+    """Warnings about how a file was recorded: clipped, sampled below the models' rate, or with few bits per sample.
+
+    ``subtype`` is the file's sample format as soundfile names it (``soundfile.info(path).subtype``).
+    """
     warnings = []
+    if subtype in LOW_BIT_DEPTHS:
+        warnings.append(f"low bit depth ({LOW_BIT_DEPTHS[subtype]}-bit {subtype}): its quantisation noise is unlike "
+                        "the 16-bit recordings the models learnt from, and can change the answer")
     clipped = float(np.mean(np.abs(native) >= 0.999))
     if clipped > CLIPPED_FRACTION:
         warnings.append(f"clipped ({100 * clipped:.1f} % of samples at full scale)")
@@ -156,13 +171,40 @@ def model_warnings(model: Model) -> list[str]:
 
 def predict_many(model: Model, clips: list[np.ndarray], *, paths: list[str] | None = None,
                  extra_warnings: list[list[str]] | None = None) -> list[Prediction]:
-    """Predict several in-memory clips (mono, at ``model.sample_rate``) in one batch."""
+    """Predict several in-memory clips (mono, at ``model.sample_rate``) in one batch.
+
+    Raises ``ValueError`` if a clip cannot be scored: features that are not finite numbers (which
+    scikit-learn refuses) or probabilities that are not (a network's). :func:`predict_each` tells
+    which clip it was.
+    """
     paths = paths or ["<samples>"] * len(clips)
     extra_warnings = extra_warnings or [[] for _ in clips]
+    scored = model.predict_clips(clips)
+    if not all(np.all(np.isfinite(probabilities)) for _, probabilities in scored):
+        raise ValueError("NaN or infinite probabilities (features that are not finite numbers)")
     return [Prediction(path, model.labels, probabilities.mean(axis=0), starts, probabilities,
                        extra + signal_warnings(samples, model.sample_rate))
-            for path, samples, extra, (starts, probabilities)
-            in zip(paths, clips, extra_warnings, model.predict_clips(clips))]
+            for path, samples, extra, (starts, probabilities) in zip(paths, clips, extra_warnings, scored)]
+
+
+def predict_each(model: Model, clips: list[np.ndarray], *, paths: list[str],
+                 extra_warnings: list[list[str]]) -> list[Prediction | str]:
+    """Per clip, its :class:`Prediction`, or a one-line error naming it if the model cannot score it.
+
+    The clips go through the model in one batch; if that fails, each clip goes alone, so that a
+    clip whose features are NaN or infinite is an error of its own and never an answer, and the
+    others are still answered. A :class:`~ser_utils.models.ModelMismatch` (the model does not fit
+    the features) is raised: it would fail every clip.
+    """
+    try:
+        return predict_many(model, clips, paths=paths, extra_warnings=extra_warnings)
+    except ModelMismatch:
+        raise
+    except ValueError as error:
+        if len(clips) == 1:
+            return [f"{paths[0]}: not scored: {str(error).splitlines()[0]}"]
+    return [answer for clip, path, extra in zip(clips, paths, extra_warnings)
+            for answer in predict_each(model, [clip], paths=[path], extra_warnings=[extra])]
 
 
 def predict_samples(model: Model, samples: np.ndarray, *, path: str = "<samples>") -> Prediction:
@@ -180,7 +222,7 @@ def read_clip(model: Model, path: str | Path) -> tuple[np.ndarray, list[str]]:
         native, native_rate = load_audio(path)
     loading = [str(warning.message).removeprefix(f"{path}: ") for warning in caught]
     samples = resample(native, native_rate, model.sample_rate, res_type=model.res_type)
-    return samples, loading + recording_warnings(native, native_rate)
+    return samples, loading + recording_warnings(native, native_rate, audio_info(path).subtype)
 
 
 def predict_file(model: Model, path: str | Path) -> Prediction:
@@ -190,7 +232,8 @@ def predict_file(model: Model, path: str | Path) -> Prediction:
 
 
 def test_clips(table, metadata: dict):
-    """The rows of ``table`` whose actors the model never saw (its run's test actors)."""
+    """The rows of ``table`` whose actors the model never heard (its fold's test actors; none for a delivered model,
+    which was fitted on every actor: use the run's first-fold model, ``<run>/fold-0``)."""
     return table[table["actor"].isin(metadata["split"]["test_actors"])].reset_index(drop=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -11,11 +12,13 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
     ``suffix`` is the temporary file's suffix (default: the target's), so writers that
     infer the format from the extension (numpy, soundfile, Keras) keep working.
+    ``replace=False`` creates ``path`` exclusively: if a file of that name appeared meanwhile
+    (another process wrote it), :class:`FileExistsError` ("already exists") and that file is kept.
 
     >>> with atomic_path("out.txt") as tmp:  # doctest: +SKIP
     ...     tmp.write_text("done")
@@ -30,9 +33,30 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            _create_exclusively(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create_exclusively(tmp: Path, target: Path) -> None:
+    """Give the complete file ``tmp`` the name ``target`` too, unless ``target`` exists by now.
+
+    A hard link tests and creates the name in one step. A file system without hard links (FAT,
+    some network shares) gets the name reserved with ``O_EXCL``, then filled by a rename.
+    """
+    try:
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise
+        except OSError:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            os.replace(tmp, target)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "already exists", str(target)) from None
 
 
 def _current_umask() -> int:

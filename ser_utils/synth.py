@@ -16,8 +16,10 @@ The speech comes from eSpeak NG (GPL-3.0), loaded at run time from the
 from __future__ import annotations
 
 import ctypes
+import errno
 import itertools
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -313,7 +315,7 @@ def build_synthetic_corpus(
     out_dir = Path(out_dir)
     if is_built(out_dir, seed) and not force:
         return out_dir
-    refuse_foreign_audio(out_dir)
+    refuse_foreign_files(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / BUILD_MARKER).touch()
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
@@ -331,15 +333,42 @@ def build_synthetic_corpus(
 BUILD_MARKER = ".ser-synthetic-build"
 
 
-def refuse_foreign_audio(out_dir: Path) -> None:
-    """Raise ``FileExistsError`` if ``out_dir`` holds actor audio that this generator did not write.
+def refuse_foreign_files(out_dir: Path) -> None:
+    """Raise an ``OSError`` naming ``out_dir`` unless a build may write there: it is missing, empty, or a corpus
+    this project built that holds nothing but what the synthesiser writes.
 
-    Real recordings (RAVDESS itself) must never be overwritten by synthetic clips.
+    A build deletes the actor folders it finds, and real recordings (RAVDESS itself) or anything else a
+    user keeps there must never be lost. A folder is known to be this project's by :data:`BUILD_MARKER`,
+    or, for a build by an older version (written before the marker), by its manifest.
     """
-    ours = (out_dir / MANIFEST_NAME).exists() or (out_dir / BUILD_MARKER).exists()
-    if not ours and any(out_dir.glob("Actor_*/*.wav")):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder (give a folder for the corpus)", str(out_dir))
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    foreign = next((entry for entry in out_dir.rglob("*") if not _synthesiser_writes(entry.relative_to(out_dir))), None)
+    if foreign:
+        raise FileExistsError(f"{out_dir}: holds {foreign.relative_to(out_dir)}, which this project did not "
+                              "synthesise; refusing to build the corpus there (a build replaces what it finds). "
+                              "Choose an empty folder.")
+    if not ((out_dir / BUILD_MARKER).exists() or is_synthetic(out_dir)):
         raise FileExistsError(f"{out_dir}: holds Actor_XX audio that this project did not synthesise (a real corpus?); "
-                              "refusing to write synthetic clips over it. Choose an empty folder.")
+                              "refusing to write synthetic clips over it. Choose an empty folder (or delete this one "
+                              "if it is an interrupted synthetic build).")
+
+
+def _synthesiser_writes(relative: Path) -> bool:
+    """True if ``relative`` (a path inside a corpus folder) is something a build writes: the manifest, the marker,
+    an ``Actor_XX`` folder, one of that actor's clips, or what an interrupted write of one of them left."""
+    actor = re.fullmatch(r"Actor_(\d\d)", relative.parts[0])
+    if len(relative.parts) == 1:
+        return bool(actor) or _written_as(relative.name, {MANIFEST_NAME, BUILD_MARKER})
+    return (len(relative.parts) == 2 and bool(actor)
+            and _written_as(relative.name, {clip_name(row, int(actor[1])) for row in design()}))
+
+
+def _written_as(name: str, names: set[str]) -> bool:
+    """True if ``name`` is one of ``names``, or the temporary file of an interrupted atomic write of one."""
+    return name in names or any(name.startswith(f".{own}.") for own in names)
 
 
 def is_synthetic(data_dir: str | Path) -> bool:

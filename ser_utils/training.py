@@ -293,14 +293,15 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
 
 
 def _ensemble_of(members: list, temperature: float):
-    """The ensemble of fitted ``members`` with ``temperature`` and the first member's metadata (None if one is
-    missing)."""
+    """The ensemble of fitted ``members`` with ``temperature``, the first member's metadata and the members' fit
+    seconds summed (None if a member is missing)."""
     from .models.ensemble import EnsembleModel
 
     if any(member is None for member in members):
         return None
     ensemble = EnsembleModel.from_members(members)
-    ensemble.metadata = dict(members[0].metadata)
+    ensemble.metadata = dict(members[0].metadata) | {
+        "fit_seconds": round(sum(member.metadata.get("fit_seconds", 0) for member in members), 2)}
     ensemble.temperature = temperature
     return ensemble
 
@@ -459,13 +460,16 @@ def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_P
 
 
 def training_summary(runs: dict[tuple[str, str], Run]) -> pd.DataFrame:
-    """Per run: folds trained, epochs run per fold, and training seconds (total and per fold)."""
+    """Per run: folds trained, epochs run per fold, training seconds (total and per fold), and the seconds the
+    delivered model's fit on every actor took (none where no model is delivered)."""
     rows = []
     for (model_name, protocol), run in runs.items():
         seconds = [fold["seconds"] for fold in run.folds]
+        delivered = run.model.metadata.get("fit_seconds") if run.model is not None else None
         rows.append({"model": model_name, "protocol": protocol, "folds": len(run.folds),
                      "epochs run": ", ".join(str(fold["epochs_run"]) for fold in run.folds),
-                     "train s (total)": round(sum(seconds), 1), "train s per fold": round(sum(seconds) / len(seconds), 1)})
+                     "train s (total)": round(sum(seconds), 1), "train s per fold": round(sum(seconds) / len(seconds), 1),
+                     "delivered model s": delivered})
     return pd.DataFrame(rows).set_index(["model", "protocol"])
 
 

@@ -10,10 +10,12 @@ small function and one row of :data:`CASES`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_utils import cli, config, corpus, features, runs, training
+from ser_utils import cli, config, corpus, features, runs, synth, training
 
 
 @dataclass
@@ -215,6 +217,187 @@ def _speech(env: Env, seconds: float) -> np.ndarray:
     return env.samples[start : start + int(seconds * env.rate)]
 
 
+def _in_locked_folder(env: Env) -> Outcome:
+    """A file named inside a folder that cannot be read, beside a clean clip."""
+    inside = env.clean("locked/inside.wav")
+    with _locked(inside.parent):
+        return env.predict(inside, env.clean())
+
+
+def _locked_subfolder(env: Env) -> Outcome:
+    """A folder given whose sub-folder cannot be read (its clip is lost), beside a clean clip."""
+    env.clean("clips/locked/inside.wav")
+    env.clean("clips/clean.wav")
+    with _locked(env.folder / "clips" / "locked"):
+        return env.predict(env.folder / "clips")
+
+
+def _unsearchable_subfolder(env: Env) -> Outcome:
+    """A folder given whose sub-folder can be listed but not entered, and a clean clip named on its own."""
+    env.clean("clips/listed/inside.wav")
+    with _locked(env.folder / "clips" / "listed", listable=True):
+        return env.predict(env.folder / "clips", env.clean())
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, *, listable: bool = False):
+    """As if ``folder`` were ``chmod 000`` (``listable``: ``chmod 444``) for a user who is not root (tests run as
+    root, who may read anything): nothing in it can be looked at, and it cannot be listed unless ``listable``."""
+
+    def denied(real, *, folder_itself: bool):
+        def call(path=".", *args, **kwargs):
+            target = Path(os.fsdecode(path)) if isinstance(path, (str, bytes, os.PathLike)) else None
+            if target is not None and (folder in target.parents or (folder_itself and target == folder)):
+                raise PermissionError(errno.EACCES, "Permission denied", str(target))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "stat", denied(os.stat, folder_itself=False))
+        patch.setattr(os, "scandir", denied(os.scandir, folder_itself=not listable))
+        yield
+
+
+def _interrupted(env: Env) -> Outcome:
+    """Ctrl-C while features are computed in a C library's Python callback (openSMILE's), where ctypes would drop
+    the KeyboardInterrupt and the library go on with NaN features."""
+    compute = features.StatsRecipe.transform
+
+    def transform(recipe, samples):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:  # what ctypes does with it in a callback: "Exception ignored", then on
+            return np.full(recipe.shape, np.nan, np.float32)
+        return compute(recipe, samples)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(features.StatsRecipe, "transform", transform)
+        return env.predict(env.clean(), env.clean("second.wav"), extra=("--csv", env.folder / "answers.csv"))
+
+
+def _nan_features(env: Env) -> Outcome:
+    """A clip (the quiet one) whose features come out NaN, beside a clean clip."""
+    compute, loud = features.StatsRecipe.transform, 0.5 * np.abs(env.samples).max()
+
+    def transform(recipe, samples):
+        values = compute(recipe, samples)
+        return values if np.abs(samples).max() > loud else np.full_like(values, np.nan)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(features.StatsRecipe, "transform", transform)
+        return env.predict(env.audio("nan.wav", env.samples * 0.25), env.clean())
+
+
+def _undecodable_name(env: Env) -> Outcome:
+    """A clip whose name is not UTF-8 (``caf\\xe9.wav`` in Latin-1 bytes) in a folder, with a clean clip."""
+    folder = env.folder / "names"
+    folder.mkdir()
+    shutil.copy(env.clip_path, os.fsencode(folder) + b"/caf\xe9.wav")
+    shutil.copy(env.clip_path, folder / "clean.wav")
+    return env.ser("predict", folder, "--model", env.model, "--csv", env.folder / "answers.csv")
+
+
+def _answered_in_csv(env: Env, names: list[str]) -> bool:
+    """True if answers.csv answers exactly the files ``names``, in that order."""
+    table = pd.read_csv(env.folder / "answers.csv")
+    return list(table["path"].map(lambda path: Path(path).name)) == names and table["label"].notna().all()
+
+
+def _eight_bit(env: Env) -> Path:
+    """The clean clip saved as 8-bit unsigned PCM."""
+    path = env.folder / "8bit.wav"
+    sf.write(path, env.samples, env.rate, subtype="PCM_U8")
+    return path
+
+
+def _ten_minutes(env: Env) -> Path:
+    """The clean clip repeated for ten minutes."""
+    return env.audio("long.wav", np.tile(env.samples, int(600 * env.rate / len(env.samples)) + 1))
+
+
+def _temperature(value) -> Callable[[Env], Outcome]:
+    """The model's calibration temperature edited to ``value`` in its metadata.json."""
+    return lambda env: env.edit_metadata(lambda metadata: metadata.update(temperature=value)) or env.predict(
+        env.clean())
+
+
+def _metadata_folder(env: Env) -> Outcome:
+    """A model whose metadata.json is a folder (an unexpected OS error on load)."""
+    (env.model / "metadata.json").unlink()
+    (env.model / "metadata.json").mkdir()
+    return env.predict(env.clean())
+
+
+def _json_onto_recording(env: Env) -> Outcome:
+    """``--json a.wav b.flac``: argparse takes a.wav as the JSON file."""
+    return env.ser("predict", "--json", env.clean("a.wav"), env.audio("b.flac", env.samples), "--model", env.model)
+
+
+def _written_meanwhile(env: Env) -> Outcome:
+    """Another ``ser predict --csv answers.csv`` finishes while this one predicts."""
+    target, make_table = env.folder / "answers.csv", cli.prediction_table
+
+    def table_after_the_other_run(*args):
+        target.write_text("the other run's table")
+        return make_table(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "prediction_table", table_after_the_other_run)
+        return env.ser("predict", env.clean(), "--model", env.model, "--csv", target)
+
+
+def _disk_full(env: Env) -> Outcome:
+    """The disk fills up while the CSV is written."""
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_csv", full)
+        return env.predict(env.clean(), extra=("--csv", env.folder / "answers.csv"))
+
+
+def _read_only_folder(env: Env) -> Outcome:
+    """``--csv`` into a folder the user may not write to."""
+    read_only, real_access = env.folder / "ro", os.access
+    read_only.mkdir()
+    with pytest.MonkeyPatch.context() as patch:  # tests run as root, who may write into a read-only folder
+        patch.setattr(os, "access", lambda path, mode: not (Path(path) == read_only and mode & os.W_OK)
+                      and real_access(path, mode))
+        return env.predict(env.clean(), extra=("--csv", read_only / "x.csv"))
+
+
+def _only_written(env: Env, name: str) -> bool:
+    """True if the folder holds ``name`` and no temporary file of an interrupted write."""
+    return (env.folder / name).is_file() and not list(env.folder.glob(".*"))
+
+
+def _nothing_written(env: Env, name: str) -> bool:
+    """True if neither ``name`` nor any temporary file of a write was left in the folder."""
+    return not (env.folder / name).exists() and not list(env.folder.glob(".*"))
+
+
+def _data_over(env: Env, name: str) -> Outcome:
+    """``ser data --out corpus`` where corpus/ holds the user's file ``name``."""
+    kept = env.folder / "corpus" / name
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"the user's own")
+    return env.ser("data", "--out", env.folder / "corpus")
+
+
+def _kept(env: Env, name: str) -> bool:
+    """True if the user's file ``name`` that :func:`_data_over` wrote is still there, unchanged."""
+    return (env.folder / "corpus" / name).read_bytes() == b"the user's own"
+
+
+def _older_build(env: Env) -> Outcome:
+    """A corpus built before ``ser data`` marked its folders: clips and manifest only (the build may go on)."""
+    actor = Path(env.clip_path).parent
+    shutil.copytree(actor, env.folder / "corpus" / actor.name)
+    (env.folder / "corpus" / synth.MANIFEST_NAME).write_text(json.dumps({"synthetic": True}))
+    return _raises(synth.refuse_foreign_files, env.folder / "corpus")
+
+
 NOISE = np.random.default_rng(0).normal(0, 0.1, 3 * 22050).astype(np.float32)
 
 CASES = [
@@ -227,6 +410,17 @@ CASES = [
     Case("missing file", lambda e: e.predict(e.folder / "absent.wav", e.clean()), 2, "no such file", answered=1),
     Case("10 ms clip", lambda e: e.predict(e.audio("short.wav", e.samples[:220])), 2, "too short", answered=0),
     Case("silent clip", lambda e: e.predict(e.audio("silent.wav", np.zeros(22050, np.float32))), 2, "silent"),
+    Case("file inside an unreadable folder", _in_locked_folder, 2, "permission denied", answered=1),
+    Case("unreadable folder inside the folder given", _locked_subfolder, 2, "permission denied", answered=1),
+    Case("folder inside that can be listed, not entered", _unsearchable_subfolder, 2, "permission denied",
+         answered=1),
+    Case("header-only WAV (0 frames)", lambda e: e.predict(e.audio("header.wav", np.zeros(0, np.float32)), e.clean()),
+         2, "no audio frames", answered=1),
+    Case("features come out NaN", _nan_features, 2, "not scored", answered=1),
+    Case("name not UTF-8", _undecodable_name, 0, "caf\\xe9.wav: ",
+         check=lambda e: _answered_in_csv(e, ["caf\\xe9.wav", "clean.wav"])),
+    Case("Ctrl-C in a C callback during a batch", _interrupted, 130, "interrupted", answered=0,
+         check=lambda e: _nothing_written(e, "answers.csv")),
     # ---- ser predict: odd audio is answered with a warning
     Case("stereo, one channel inverted", _inverted_channel, 0, "channels cancel out", answered=1),
     Case("white noise", lambda e: e.predict(e.audio("noise.wav", NOISE)), 0, "sounds like noise", answered=1),
@@ -238,15 +432,48 @@ CASES = [
          answered=1),
     Case("clipped recording", lambda e: e.predict(e.audio("loud.wav", np.clip(e.samples * 20, -1, 1))), 0, "clipped",
          answered=1),
+    Case("8-bit recording", lambda e: e.predict(_eight_bit(e)), 0, "low bit depth", answered=1),
+    Case("10 minutes of speech", lambda e: e.predict(_ten_minutes(e)), 0, "averaged into one answer", answered=1),
     # ---- ser predict: outputs never overwritten, never half-written
     Case("--csv onto an existing file", _existing_csv, 2, "--force",
          check=lambda e: (e.folder / "answers.csv").read_text() == "the user's own table"),
     Case("--radar into a missing folder", lambda e: e.predict(e.clean(), extra=("--radar", e.folder / "no/r.png")),
          2, "no such folder"),
     Case("--radar given a folder", lambda e: e.predict(e.clean(), extra=("--radar", e.folder)), 2, "is a folder"),
+    Case("--csv and --json one file", lambda e: e.ser("predict", e.clean(), "--model", e.model, "--csv",
+                                                      e.folder / "out", "--json", e.folder / "out"),
+         2, "would both write there", check=lambda e: _nothing_written(e, "out")),
+    Case("--json a.wav b.flac", _json_onto_recording, 2, "never does",
+         check=lambda e: sf.info(e.folder / "a.wav").frames == len(e.samples)),
+    Case("--csv onto the input, --force", lambda e: e.ser("predict", e.clean("x.wav"), "--model", e.model, "--csv",
+                                                          e.folder / "x.wav", "--force"), 2, "never does",
+         check=lambda e: sf.info(e.folder / "x.wav").frames == len(e.samples)),
+    Case("--csv written meanwhile by another run", _written_meanwhile, 2, "already exists",
+         check=lambda e: (e.folder / "answers.csv").read_text() == "the other run's table" and _only_written(
+             e, "answers.csv")),
+    Case("--csv - (the terminal)", lambda e: e.ser("predict", e.clean(), "--model", e.model, "--csv", "-"), 0,
+         "path,label,probability", check=lambda e: not Path("-").exists()),
+    Case("--radar - (the terminal)", lambda e: e.predict(e.clean(), extra=("--radar", "-")), 2, "is an image",
+         check=lambda e: not Path("-").exists()),
+    Case("--csv into a read-only folder", _read_only_folder, 2, "not writable", answered=0),
+    Case("disk full while writing the CSV", _disk_full, 2, "no space left", check=lambda e: _nothing_written(
+        e, "answers.csv")),
+    Case("--radar r.svg", lambda e: e.predict(e.clean(), extra=("--radar", e.folder / "r.svg")), 0,
+         "radar chart written", answered=1, check=lambda e: b"<svg" in (e.folder / "r.svg").read_bytes()[:2000]),
+    Case("--radar r.jpg", lambda e: e.predict(e.clean(), extra=("--radar", e.folder / "r.jpg")), 0,
+         "radar chart written", answered=1, check=lambda e: (e.folder / "r.jpg").read_bytes()[:2] == b"\xff\xd8"),
+    Case("--radar r.gif", lambda e: e.predict(e.clean(), extra=("--radar", e.folder / "r.gif")), 2,
+         "unsupported radar chart format", answered=0, check=lambda e: _nothing_written(e, "r.gif")),
     # ---- saved models: what they expect is checked on load
     Case("model folder missing", lambda e: e.ser("predict", e.clean(), "--model", e.folder / "none"), 2,
          "no metadata.json"),
+    Case("speaker-norm model folder", lambda e: e.ser("predict", e.clean(), "--model", e.folder / "svm-speaker-norm"),
+         2, "speaker-norm models are not saved"),
+    Case("metadata.json a folder", _metadata_folder, 2, "is a directory"),
+    Case("temperature 0 in metadata", _temperature(0), 2, "temperature 0 is not a finite number > 0"),
+    Case("temperature 'nan' in metadata", _temperature("nan"), 2, "temperature 'nan' is not a finite number > 0"),
+    Case("temperature -1 in metadata", _temperature(-1), 2, "temperature -1 is not a finite number > 0"),
+    Case("temperature a word in metadata", _temperature("hot"), 2, "temperature 'hot' is not a finite number > 0"),
     Case("labels cut to 5 in metadata", lambda e: e.edit_metadata(lambda m: m.update(labels=m["labels"][:5]))
          or e.predict(e.clean()), 2, "differ from those the model was saved with"),
     Case("recipe switched in metadata", lambda e: e.edit_metadata(lambda m: m["recipe"]["matrix"].update(
@@ -277,6 +504,17 @@ CASES = [
          check=lambda e: not list((e.folder / "cache").glob(".*"))),
     # ---- other commands
     Case("ser report --dataset bogus", lambda e: e.ser("report", "--dataset", "bogus"), 2, "no executed notebooks"),
+    Case("ser data over a user's .flac", lambda e: _data_over(e, "Actor_01/song.flac"), 2, "did not synthesise",
+         check=lambda e: _kept(e, "Actor_01/song.flac")),
+    Case("ser data over a user's .WAV", lambda e: _data_over(e, "Actor_01/03-01-01-01-01-01-01.WAV"), 2,
+         "did not synthesise", check=lambda e: _kept(e, "Actor_01/03-01-01-01-01-01-01.WAV")),
+    Case("ser data over notes.txt", lambda e: _data_over(e, "notes.txt"), 2, "did not synthesise",
+         check=lambda e: _kept(e, "notes.txt")),
+    Case("ser data over recordings", lambda e: _data_over(e, "Actor_01/03-01-01-01-01-01-01.wav"), 2,
+         "did not synthesise", check=lambda e: _kept(e, "Actor_01/03-01-01-01-01-01-01.wav")),
+    Case("ser data onto a file", lambda e: e.ser("data", "--out", e.model / "metadata.json"), 2, "not a folder"),
+    Case("ser data into /proc", lambda e: e.ser("data", "--out", "/proc/x"), 2, "/proc/x: no such file"),
+    Case("ser data over an older build (no marker)", _older_build, 0, ""),
 ]
 
 

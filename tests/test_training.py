@@ -72,7 +72,7 @@ def test_training_summary_lists_folds_and_epochs():
         {"fold": 0, "seconds": 2.0, "epochs_run": 7}, {"fold": 1, "seconds": 4.0, "epochs_run": 9}])
     summary = training.training_summary({("cnn", "speaker"): run})
     assert summary.loc[("cnn", "speaker")].to_dict() == {
-        "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0}
+        "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0, "delivered model s": None}
 
 
 def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():

@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -239,6 +240,15 @@ def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None
                             f"{fingerprint['labels']} (edited?)")
     if needs_recipe and fingerprint.get("recipe", metadata["recipe"]) != metadata["recipe"]:
         raise ModelMismatch(f"{where}: the feature recipe differs from the one the model was saved with (edited?)")
+    temperature = metadata.get("temperature", 1.0)
+    if not _is_positive_number(temperature):
+        raise ModelMismatch(f"{where}: temperature {temperature!r} is not a finite number > 0 (edited?); it divides "
+                            "the log-probabilities, so anything else gives NaN or reversed answers")
+
+
+def _is_positive_number(value) -> bool:
+    """True for a finite number above 0 (a JSON number: not a string, not true/false)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def _sha256(path: Path) -> str:
@@ -297,7 +307,7 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
     run_dir = Path(run_dir)
     metadata_path = run_dir / "metadata.json"
     if not metadata_path.exists():
-        raise FileNotFoundError(f"{run_dir}: no metadata.json (is this a trained model folder? see `make report`)")
+        raise FileNotFoundError(_no_metadata(run_dir))
     try:
         metadata = read_json(metadata_path)
         family = _runtime_class(metadata, runtime)
@@ -309,6 +319,15 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
         return family.load(run_dir, metadata)
     except (KeyError, TypeError) as error:
         raise ModelMismatch(f"{metadata_path}: unreadable model metadata ({type(error).__name__}: {error})") from None
+
+
+def _no_metadata(run_dir: Path) -> str:
+    """Why ``run_dir`` holds no saved model: a speaker-norm run (never saved, and why), or not a model folder."""
+    if run_dir.name.endswith("-speaker-norm"):
+        return (f"{run_dir}: speaker-norm models are not saved: they normalise every feature over many clips of the "
+                "speaker being tested, so they cannot answer a new speaker's single clip (and are not strictly speaker "
+                f"independent); use {run_dir.name.removesuffix('-norm')} instead")
+    return f"{run_dir}: no metadata.json (is this a trained model folder? see `make report`)"
 
 
 def _runtime_class(metadata: dict, runtime: str) -> type[Model]:
