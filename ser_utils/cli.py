@@ -80,10 +80,7 @@ def audio_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         if not _is_folder(path):
             found.append(path)
             continue
-        try:
-            found += find_audio_files(path, skipped)
-        except OSError as error:  # a folder that can be listed but not entered (mode r--)
-            skipped.append((path, f"{path}: folder skipped ({_reason(path, error)})"))
+        found += find_audio_files(path, skipped)
     return found, skipped
 
 

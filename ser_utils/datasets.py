@@ -55,10 +55,11 @@ class Dataset:
         """A Markdown paragraph on what this corpus is, for the notebooks' prose (written per corpus)."""
         if self.synthetic:
             return ("**This run uses the synthetic corpus**: eSpeak NG speech made offline in RAVDESS's exact design "
-                    f"and naming ({self.n_actors} speakers, {self.n_clips} clips). It is *not* real emotional speech: "
+                    f"and naming ({self.n_actors or '?'} speakers, {self.n_clips or '?'} clips). It is *not* real "
+                    "emotional speech: "
                     "the voices are robotic, and each emotion is a rule that moves loudness, pitch, tempo and voice "
                     "quality as in people. It proves that the pipeline works; every figure is labelled synthetic.")
-        return (f"**This run uses real RAVDESS recordings**: {self.label}, {self.n_clips} clips. Professional actors "
+        return (f"**This run uses real RAVDESS recordings**: {self.label}, {self.n_clips or '?'} clips. Professional actors "
                 "speak two fixed sentences in North-American English with each emotion, at two intensities.")
 
     def to_dict(self) -> dict:

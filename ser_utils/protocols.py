@@ -61,8 +61,14 @@ def fold_count(table: pd.DataFrame, protocol: str, requested: int = 6) -> int:
     if protocol in SPEAKER_PROTOCOLS:
         return n_speaker_folds(table, requested)
     if protocol == "random":
-        return max(2, min(requested, int(table["label"].value_counts().min())))
+        return max(2, min(requested, int(_class_sizes(table).min())))
     raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+
+
+def _class_sizes(table: pd.DataFrame) -> pd.Series:
+    """Clips per class present in ``table`` (a categorical's empty classes left out)."""
+    sizes = table["label"].value_counts()
+    return sizes[sizes > 0]
 
 
 def folds_note(table: pd.DataFrame, requested: int, protocols=tuple(PROTOCOLS)) -> str:
@@ -75,7 +81,7 @@ def folds_note(table: pd.DataFrame, requested: int, protocols=tuple(PROTOCOLS)) 
         why = ("each test fold needs a female and a male actor, and the corpus has "
                f"{table.groupby('gender')['actor'].nunique().min()} actors of its smaller gender"
                if protocol == "speaker" else
-               f"each fold tests a clip of every class, and the smallest class has {table['label'].value_counts().min()}")
+               f"each fold tests a clip of every class, and the smallest class has {_class_sizes(table).min()} clips")
         lines.append(f"FOLDS={requested}: the {protocol} protocol uses {made} folds: {why}")
     return "\n".join(lines)
 

@@ -141,17 +141,20 @@ def delivered_corruptions(table: pd.DataFrame, augmentation: Augmentation | None
     return augmentation.corruptions(table, np.arange(len(table))) if augmentation else []
 
 
-def delivered_schedule(fold_model, histories: list[dict]) -> dict:
+def delivered_schedule(histories: list[dict]) -> dict:
     """Training settings of the delivered model that the folds chose: for networks, the median of the epochs at
-    which the folds' validation loss was lowest (the weights early stopping kept), at the learning rates of the
-    fold that stopped nearest that median; nothing for families that do not train by epochs."""
-    stopped = [int(np.argmin(history["val_loss"])) + 1 for history in histories if history.get("val_loss")]
-    if not stopped:
+    which the folds' validation loss was lowest (the weights early stopping kept), at the per-epoch learning rates
+    (Keras logs the rate each epoch trained at) of the fold that stopped nearest that median among those that ran
+    that long; a constant rate if no fold logged its rates. Nothing for families that do not train by epochs."""
+    validated = [history for history in histories if history.get("val_loss")]
+    if not validated:
         return {}
+    stopped = [int(np.argmin(history["val_loss"])) + 1 for history in validated]
     epochs = int(np.median(stopped))
-    nearest = histories[int(np.argmin([abs(best - epochs) for best in stopped]))]
-    rates = [fold_model.params["learning_rate"], *nearest.get("learning_rate", [])][:epochs]
-    return {"epochs": epochs, "learning_rates": rates if len(rates) == epochs else None}
+    long_enough = [(abs(best - epochs), number) for number, (best, history) in enumerate(zip(stopped, validated))
+                   if len(history.get("learning_rate", [])) >= epochs]
+    rates = validated[min(long_enough)[1]]["learning_rate"][:epochs] if long_enough else None
+    return {"epochs": epochs, "learning_rates": rates}
 
 
 def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], calibration: list, *, protocol: str,
@@ -166,7 +169,7 @@ def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], cali
     table, features = feature_set.table, feature_set.features
     targets = table["label"].cat.codes.to_numpy()
     everything = np.arange(len(table))
-    schedule = delivered_schedule(fold_model, [record["history"] for record in records])
+    schedule = delivered_schedule([record["history"] for record in records])
     start = time.perf_counter()
     model = build_model(fold_model.name, fold_model.labels, feature_set.recipe, seed=seed,
                         **(fold_model.params | schedule))
@@ -175,20 +178,25 @@ def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], cali
         model.temperature = fit_temperature(np.concatenate([p for p, _ in calibration]),
                                             np.concatenate([t for _, t in calibration]))
     model.metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=time.perf_counter() - start,
-                                  augmentation=augmentation) | delivery_record(records, protocol, schedule)
+                                  augmentation=augmentation) | delivery_record(records, protocol, {
+        "epochs": schedule.get("epochs"), "learning_rates_replayed": bool(schedule.get("learning_rates")),
+        "temperature": POOLED_TEMPERATURE if model.calibrate else "none (not calibrated)"})
     return model
 
 
-def delivery_record(records: list[dict], protocol: str, schedule: dict) -> dict:
-    """What a delivered model's metadata says of itself: it heard every actor; the folds estimate its accuracy."""
+#: How a delivered model's temperature is fitted, as its metadata says.
+POOLED_TEMPERATURE = "fitted on every fold's validation predictions, pooled"
+
+
+def delivery_record(records: list[dict], protocol: str, training: dict) -> dict:
+    """What a delivered model's metadata says of itself: it heard every actor, the folds (their ``records``)
+    estimate its accuracy, and how it was trained (``training``: epochs, temperature, members...)."""
     return {"delivered": {
         "trained_on": "every clip of every actor of the corpus (no test actor: it has heard every voice in it)",
-        "estimated_by": f"the {len(records)} folds of the {protocol} protocol (each fold's model tested on actors it "
+        "estimated_by": f"the {len(records)} folds of the {protocol} protocol (each fold's model tested on clips it "
                         "never heard): see predictions.csv and metrics.json",
         "fold_test_actors": [record["test_actors"] for record in records],
-        "epochs": schedule.get("epochs"),
-        "temperature": "fitted on every fold's validation predictions, pooled",
-    }}
+    } | training}
 
 
 def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_index, test_index,
@@ -287,6 +295,10 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
                         "seconds": round(sum(run.folds[i]["seconds"] for run in member_runs), 2),
                         "predict_seconds": round(sum(run.folds[i].get("predict_seconds", 0) for run in member_runs), 3)})
     model = _ensemble_of([run.model for run in member_runs], pooled_temperature)
+    if model is not None:
+        model.metadata |= delivery_record(records, first.protocol, {
+            "members": {member.name: member.metadata["delivered"] for member in model.members},
+            "temperature": POOLED_TEMPERATURE})
     fold_model = _ensemble_of([run.fold_model for run in member_runs], records[0]["temperature"])
     return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation, robustness,
                fold_model=fold_model)
@@ -405,7 +417,7 @@ def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: dict, *, n_folds
             fit, refit, tested = fold_corruptions(table, protocol, number, train_index, test_index,
                                                   augmentation if protocol != "speaker-norm" else None,
                                                   study if protocol == "speaker" else (), seed=seed)
-            corruptions.update((c, None) for c in fit + refit + [c for *_, c in tested])
+            corruptions.update((c, None) for c in _every_corruption([(fit, refit, tested)]))
         if deliver and protocol != "speaker-norm":
             corruptions.update((c, None) for c in delivered_corruptions(table, augmentation))
         by_protocol[protocol] = corruptions

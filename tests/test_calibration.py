@@ -1,6 +1,7 @@
 """Calibration: ECE, reliability bins, temperature scaling, and the honest place where the temperature is fitted."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ser_utils import calibration, evaluation, runs, training
@@ -64,7 +65,19 @@ def test_the_temperature_is_fitted_on_validation_actors_never_on_test_actors(sta
     columns = [runs.probability_column(label) for label in run.labels]
     np.testing.assert_array_equal(run.predictions[columns].to_numpy(), other.predictions[columns].to_numpy())
     assert run.fold_model.temperature == run.folds[0]["temperature"]
-    assert run.model.temperature == run.folds[0]["temperature"]  # pooled over the validation of the only fold
+
+
+def test_the_delivered_models_temperature_is_fitted_on_every_folds_validation_pooled(stats_with_a_broken_clip,
+                                                                                    calibrated_svm):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=2, progress=False)
+    columns = [runs.probability_column(label) for label in run.labels]
+    raw = []  # each fold's validation probabilities before its own temperature
+    for fold in run.folds:
+        rows = run.validation[run.validation["fold"] == fold["fold"]]
+        raw.append(calibration.with_temperature(rows[columns].to_numpy(), 1 / fold["temperature"]))
+    targets = pd.Categorical(run.validation["label"], categories=run.labels).codes
+    assert run.model.temperature == pytest.approx(calibration.fit_temperature(np.concatenate(raw), targets), rel=1e-3)
+    assert len({run.model.temperature, *(fold["temperature"] for fold in run.folds)}) == 3
 
 
 def test_families_not_calibrated_keep_their_probabilities(stats_with_a_broken_clip):

@@ -57,16 +57,11 @@ def test_ravdess_dir_with_the_synthetic_dataset_is_refused(tmp_path):
     assert "use DATASET=ravdess" in parameters.problems({"DATASET": "synthetic", "RAVDESS_DIR": str(tmp_path)})[0]
 
 
-@pytest.mark.parametrize("split", parameters.SPLITS)
-def test_the_report_trains_every_model_under_the_protocol_notebook_05_uses(split):
-    assert all(split in protocols_ for protocols_ in training.report_plan(split).values())
-
-
 def test_make_refuses_bad_parameters_before_any_work_and_deletes_nothing(tmp_path):
     """`make report` with bad values stops at the check: exit 2, each problem named, no file written or removed."""
     before = sorted(p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts)
     result = subprocess.run(["make", "--no-print-directory", "report", "SCHEME=bogus", "FOLDS=1", "EPOCHS=0"],
-                            cwd=ROOT, capture_output=True, text=True)
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # a build would run far longer
     assert result.returncode == 2
     for name in ("SCHEME='bogus'", "FOLDS=1", "EPOCHS=0"):
         assert f"error: {name}" in result.stderr

@@ -170,14 +170,13 @@ def test_the_delivered_model_has_heard_every_actor_and_the_fold_model_has_not(st
 
 
 def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kept():
-    class Fold:
-        params = {"learning_rate": 0.1}
-
     def history(best: int, rates: list[float]) -> dict:
         losses = [1.0 - 0.01 * epoch if epoch < best else 2.0 for epoch in range(len(rates))]
         return {"val_loss": losses, "learning_rate": rates}
 
+    # Keras logs the rate each epoch trained at (before a plateau halves it for the next)
     histories = [history(3, [0.1] * 8), history(5, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.01]), history(9, [0.1] * 12)]
-    schedule = training.delivered_schedule(Fold(), histories)
-    assert schedule == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
-    assert training.delivered_schedule(Fold(), [{}, {}]) == {}  # not trained by epochs
+    assert training.delivered_schedule(histories) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.05, 0.05, 0.025]}
+    ran_out = [history(4, [0.1] * 4), history(7, [0.1] * 3 + [0.05] * 9)]  # median 5; the nearest fold ran only 4
+    assert training.delivered_schedule(ran_out) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
+    assert training.delivered_schedule([{}, {}]) == {}  # not trained by epochs
