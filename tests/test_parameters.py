@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -108,3 +110,20 @@ def test_every_scheme_and_split_goes_through_training_evaluation_and_prediction(
             result = prediction.predict_file(models.load_model(folder), clip)
             assert result.label in config.label_scheme(scheme)["classes"]
         plt.close(plots.prediction_chart(result, "title", "caption"))
+
+
+def test_every_parameter_the_makefile_passes_is_one_the_notebook_declares():
+    """papermill must parse each notebook's parameters cell and find there every `-p NAME` the Makefile passes."""
+    from papermill.inspection import inspect_notebook
+
+    makefile = (ROOT / "Makefile").read_text()
+    everywhere = re.findall(r"-p (\w+)", re.search(r"^PAPERMILL\s*:=.*$", makefile, re.M).group(0))
+    calls = re.findall(r"\$\(call execute,(\w+),([^\n]*)\)", makefile)
+    assert len(calls) == 5
+    for notebook, arguments in calls:
+        declared = inspect_notebook(str(ROOT / "notebooks" / f"{notebook}.ipynb"))
+        passed = everywhere + re.findall(r"-p (\w+)", arguments)
+        assert set(passed) <= set(declared), (notebook, set(passed) - set(declared))
+        cells = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4).cells
+        source = "".join(cell.source for cell in cells if "parameters" in cell.metadata.get("tags", []))
+        assert set(re.findall(r"^([A-Z_]+) =", source, re.M)) == set(declared), notebook  # every line parsed
