@@ -186,6 +186,8 @@ def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], cali
 
 #: How a delivered model's temperature is fitted, as its metadata says.
 POOLED_TEMPERATURE = "fitted on every fold's validation predictions, pooled"
+#: What a delivered model's metadata says of its own training (an ensemble lists them per member).
+TRAINING_KEYS = ("epochs", "learning_rates_replayed", "temperature")
 
 
 def delivery_record(records: list[dict], protocol: str, training: dict) -> dict:
@@ -297,7 +299,8 @@ def combine_runs(member_runs: list[Run], name: str = "ensemble") -> Run:
     model = _ensemble_of([run.model for run in member_runs], pooled_temperature)
     if model is not None:
         model.metadata |= delivery_record(records, first.protocol, {
-            "members": {member.name: member.metadata["delivered"] for member in model.members},
+            "members": {member.name: {key: member.metadata["delivered"][key] for key in TRAINING_KEYS}
+                        for member in model.members},
             "temperature": POOLED_TEMPERATURE})
     fold_model = _ensemble_of([run.fold_model for run in member_runs], records[0]["temperature"])
     return Run(name, first.protocol, first.labels, predictions, records, model, first.dataset, validation, robustness,
