@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from . import config
 from .audio import AudioError, audio_info, fix_length, load_audio, speech_bounds
+from .provenance import code_fingerprint
 from .storage import atomic_path, remove_leftovers
 
 
@@ -342,12 +343,12 @@ class FeatureSet:
     from_cache: bool = False
 
 
-def _code_fingerprint() -> str:
-    """Source of the loading and feature code plus librosa's version: editing either invalidates caches."""
-    from . import audio
-
-    sources = "".join(Path(module.__file__).read_text() for module in (audio, sys.modules[__name__]))
-    return sources + librosa.__version__
+def recipe_code(recipe: Recipe) -> str:
+    """What computes ``recipe``'s features: the code of its class, of the recipes it holds, and of everything they
+    call in this package (:func:`~ser_utils.provenance.code_fingerprint`), and librosa's version. Caches are keyed
+    by it: editing other code (a plot, the t-SNE helper) keeps them; editing what computes the features does not."""
+    held = [value for value in vars(recipe).values() if isinstance(value, Recipe)]
+    return code_fingerprint(type(recipe), *(type(value) for value in held)) + librosa.__version__
 
 
 def _stamp(path: str) -> str:
@@ -363,7 +364,7 @@ def _stamp(path: str) -> str:
 def cache_key(paths: list[str], recipe: Recipe) -> str:
     """Hash of the recipe, the feature code, and each file's path, size and modification time."""
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
-    digest.update(_code_fingerprint().encode())
+    digest.update(recipe_code(recipe).encode())
     for path in paths:
         digest.update(f"{path}\0{_stamp(path)}\n".encode())
     return digest.hexdigest()[:20]
@@ -484,11 +485,13 @@ def corrupted_key(corruption) -> str:
 
 
 def _bank_dir(cache_dir: Path, recipe: Recipe) -> Path:
-    """Folder of one recipe's corrupted-clip features: a hash of the recipe, the feature and corruption code."""
+    """Folder of one recipe's corrupted-clip features: a hash of the recipe, of the code that computes its features
+    (:func:`recipe_code`) and of the code that corrupts a clip (:func:`~ser_utils.augment.corrupt_file` and all it
+    calls)."""
     from . import augment
 
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
-    digest.update((_code_fingerprint() + Path(augment.__file__).read_text()).encode())
+    digest.update((recipe_code(recipe) + code_fingerprint(augment.corrupt_file)).encode())
     return Path(cache_dir) / "corrupted" / f"{recipe.kind}-{digest.hexdigest()[:16]}"
 
 

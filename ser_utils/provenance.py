@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import platform
 import subprocess
 from importlib import metadata as importlib_metadata
+from types import CodeType, FunctionType
 
 from . import config
 
@@ -32,3 +34,91 @@ def package_versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+#: The package whose code :func:`code_fingerprint` follows (other packages count by their version).
+PACKAGE = __name__.rsplit(".", 1)[0]
+#: Types of module-level constants whose value counts in a fingerprint (their repr is stable between runs).
+CONSTANT_TYPES = (bool, int, float, str, tuple, frozenset, dict)
+
+
+def code_fingerprint(*roots) -> str:
+    """The source of ``roots`` (functions or classes) and of every function and class of this package that they
+    reach by name, recursively, with the values of the simple constants they read.
+
+    A cache keyed by it stays valid when code that does not compute its content changes (a plotting helper, a
+    comment elsewhere) and is invalidated when code that does changes. Names are resolved as the code would
+    resolve them now: ``module.function`` through a module of this package, or a name in the function's globals.
+    Methods reached only through an attribute of another object (``self.matrix.transform``) are not followed:
+    pass their classes as roots too.
+    """
+    sources: dict[str, str] = {}
+    pending = list(roots)
+    while pending:
+        item = pending.pop()
+        name = f"{item.__module__}.{item.__qualname__}"
+        if name in sources:
+            continue
+        sources[name] = _source(item)
+        reached, constants = _references(item)
+        pending += reached
+        sources.update(constants)
+    return "\n".join(f"{name}\n{text}" for name, text in sorted(sources.items()))
+
+
+def _ours(value) -> bool:
+    """Whether ``value`` is a function or class defined in this package."""
+    return (isinstance(value, (type, FunctionType))
+            and str(getattr(value, "__module__", "")).startswith(PACKAGE))
+
+
+def _source(item) -> str:
+    """The source text of a function or class."""
+    try:
+        return inspect.getsource(item)
+    except (OSError, TypeError):  # made at run time (a dataclass's generated methods)
+        return repr(getattr(item, "__code__", item))
+
+
+def _functions(item) -> list:
+    """The functions whose names ``item`` uses: itself, or a class's methods (its own and its bases' of this
+    package, properties and static and class methods included)."""
+    if not isinstance(item, type):
+        return [item]
+    found = []
+    for cls in item.__mro__:
+        if not _ours(cls):
+            continue
+        for member in vars(cls).values():
+            member = getattr(member, "__func__", None) or getattr(member, "fget", None) or member
+            if isinstance(member, FunctionType):
+                found.append(member)
+    return found
+
+
+def _names(code) -> set[str]:
+    """Every global or attribute name that a code object and the code nested in it use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _names(constant)
+    return names
+
+
+def _references(item) -> tuple[list, dict[str, str]]:
+    """(functions and classes of this package, {name: value} of simple constants) that ``item`` names."""
+    reached = [cls for cls in item.__mro__[1:] if _ours(cls)] if isinstance(item, type) else []
+    constants = {}
+    for function in _functions(item):
+        names = _names(function.__code__)
+        scopes = [(function.__module__, function.__globals__)]
+        scopes += [(value.__name__, vars(value)) for name in names
+                   if inspect.ismodule(value := function.__globals__.get(name)) and value.__name__.startswith(PACKAGE)]
+        for module, namespace in scopes:
+            for name in names & namespace.keys():
+                value = inspect.unwrap(namespace[name]) if callable(namespace[name]) else namespace[name]  # lru_cache
+                if _ours(value):
+                    reached.append(value)
+                elif isinstance(value, CONSTANT_TYPES) and " at 0x" not in repr(value):
+                    constants[f"{module}.{name}"] = repr(value)
+    return reached, constants
