@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="folder holding the Actor_XX folders")
     parser.add_argument("--scheme", default=config.DEFAULT_SCHEME, choices=sorted(config.LABEL_SCHEMES))
     parser.add_argument("--folds", type=int, default=6)
-    parser.add_argument("--models", nargs="+", default=list(training.DEFAULT_PLAN), help="subset of the plan")
+    parser.add_argument("--models", nargs="+", default=list(training.accuracy_plan()), help="subset of the plan")
     parser.add_argument("--protocols", nargs="+", default=list(training.ALL_PROTOCOLS), help="subset of the protocols")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     parser.add_argument("--augment", action="store_true", help="train on corrupted copies of the training clips too")
@@ -55,7 +55,7 @@ def main() -> None:
     table = corpus.build_labels_table(dataset.path, args.scheme)
     dataset = dataset.counted(table)
     plan = {name: [p for p in protocols if p in args.protocols]
-            for name, protocols in training.DEFAULT_PLAN.items() if name in args.models}
+            for name, protocols in training.accuracy_plan(args.models).items()}
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()
@@ -121,7 +121,7 @@ def _make_args(args) -> list[str]:
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
     words += [f"RAVDESS_DIR={args.data_dir}"] if args.data_dir else []
     words += [f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else []
-    switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.DEFAULT_PLAN) else []
+    switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.accuracy_plan()) else []
     switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(training.ALL_PROTOCOLS) else []
     switches += ["--augment"] if args.augment else []
     switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []

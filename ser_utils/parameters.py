@@ -42,10 +42,10 @@ def _choice(name: str, value: str, choices, meaning: str) -> str | None:
 
 def report_models(scheme: str) -> list[str]:
     """The models ``make report`` trains and can show in 04/05 under ``scheme`` (factorised ones need gender labels)."""
-    from .training import REPORT_PLAN
+    from .training import report_plan
 
     has_gender = config.label_scheme(scheme)["has_gender"]
-    return [name for name in REPORT_PLAN if has_gender or not name.endswith("_factorised")]
+    return [name for name in report_plan() if has_gender or not name.endswith("_factorised")]
 
 
 def problems(values: dict[str, str]) -> list[str]:

@@ -21,35 +21,26 @@ from . import config
 from .augment import Augmentation, study_corruptions
 from .calibration import fit_temperature, with_temperature
 from .features import FeatureSet, corrupted_features, corrupted_key, extract_features
-from .models import ModelMismatch, build_model, model_class
+from .models import REGISTRY, ModelMismatch, build_model, model_class
 from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
 from .provenance import git_commit, package_versions
 from .runs import Run, predictions_table, probability_column, run_dirs, save_run, study_table
 
-#: Every model under every protocol it can be evaluated with (networks: not under speaker-norm).
 ALL_PROTOCOLS = tuple(PROTOCOLS)
-DEFAULT_PLAN = {
-    "svm": ALL_PROTOCOLS,
-    "egemaps_lr": ALL_PROTOCOLS,
-    "compare_lr": ALL_PROTOCOLS,
-    "svm_factorised": ALL_PROTOCOLS,
-    "egemaps_lr_factorised": ALL_PROTOCOLS,
-    "compare_lr_factorised": ALL_PROTOCOLS,
-    "cnn": ("speaker", "random"),
-    "seed_cnn": ("speaker", "random"),
-    "ensemble": ALL_PROTOCOLS,
-}
-#: What ``make report`` trains: every model on every fold; the networks and the ensemble's factorised
-#: members under the strict protocol only (``make accuracy`` trains all under every protocol), to stay
-#: within the report's time budget.
-REPORT_PLAN = DEFAULT_PLAN | {"cnn": ("speaker",), "seed_cnn": ("speaker",), "svm_factorised": ("speaker",),
-                              "egemaps_lr_factorised": ("speaker",), "compare_lr_factorised": ("speaker",)}
 
 
-def report_plan(split: str = "speaker") -> dict[str, tuple[str, ...]]:
-    """What ``make report`` trains: :data:`REPORT_PLAN`, and every model also under ``split``, the protocol of the
-    model notebook 05 uses (``make report SPLIT=random``), so that whichever model 05 shows exists."""
-    return {name: tuple(dict.fromkeys((*protocols, split))) for name, protocols in REPORT_PLAN.items()}
+def accuracy_plan(models: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """What ``make accuracy`` trains: every registered family (or those named in ``models``) under every protocol
+    its :class:`~ser_utils.models.Family` lists."""
+    return {name: family.protocols for name, family in REGISTRY.items() if models is None or name in models}
+
+
+def report_plan(split: str = "speaker", models: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """What ``make report`` trains: every registered family (or those named in ``models``) under the protocols its
+    :class:`~ser_utils.models.Family` lists for the report (fewer for costly ones), and also under ``split``, the
+    protocol of the model notebook 05 uses (``make report SPLIT=random``), so that whichever model 05 shows exists."""
+    return {name: tuple(dict.fromkeys((*family.report, split))) for name, family in REGISTRY.items()
+            if models is None or name in models}
 
 
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
@@ -362,7 +353,7 @@ def member_names(params: dict) -> list[str]:
     return list(params.get("ensemble", {}).get("members", model_class("ensemble").defaults["members"]))
 
 
-def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 6, params: dict | None = None,
+def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6, params: dict | None = None,
               seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None, study: tuple[str, ...] = (),
               deliver: bool = True, progress: bool = True) -> dict[tuple[str, str], Run]:
     """Run every model of ``plan`` (model -> protocols) over all folds; the ensemble from its members' runs.
@@ -372,7 +363,7 @@ def train_all(table: pd.DataFrame, *, plan: dict = DEFAULT_PLAN, n_folds: int = 
     nothing, does not) are passed to :func:`cross_validate`; the corrupted clips they need are
     extracted first, once for all models (each clip corrupted once for every feature recipe).
     """
-    params = params or {}
+    params, plan = params or {}, plan or accuracy_plan()
     labels = list(table["label"].cat.categories)
     trained = [name for name in plan if name != "ensemble" and _applies(name, labels)]
     feature_sets = {}
@@ -451,7 +442,7 @@ def _applies(name: str, labels: list[str]) -> bool:
     return True
 
 
-def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict = DEFAULT_PLAN, n_folds: int = 6,
+def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict | None = None, n_folds: int = 6,
                    params: dict | None = None, seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None,
                    progress: bool = True) -> dict[tuple[str, str], Run]:
     """:func:`train_all`, then save each run to ``models/<dataset>/<model>-<protocol>``.

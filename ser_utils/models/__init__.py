@@ -2,14 +2,15 @@
 
 Every family is a :class:`Model`: it declares the feature recipe it is built for,
 and offers ``fit``, ``predict_proba``, ``save`` and ``load``, in scikit-learn's spirit.
-A family lives in its own module and is listed once in :data:`REGISTRY`; the module is
-imported only when the family is used, so scikit-learn families never import Keras.
+A family lives in its own module and is listed once in :data:`REGISTRY`, with the protocols it
+is evaluated under (the training plans of ``make report`` and ``make accuracy`` are derived from
+it); the module is imported only when the family is used, so scikit-learn families never import Keras.
 
 >>> model = build_model("svm", labels=["calm", "angry"])  # doctest: +SKIP
 >>> model.fit(train_features, train_targets).predict_proba(test_features)  # doctest: +SKIP
 
 Adding a family: write ``ser_utils/models/<family>.py`` with a :class:`Model` subclass,
-and add one line to :data:`REGISTRY`.
+and add one line to :data:`REGISTRY`: ``make report`` and ``make accuracy`` then train and evaluate it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib
 import importlib.util
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,17 +31,37 @@ from ..calibration import with_temperature
 from ..features import Recipe, recipe_from_dict
 from ..storage import atomic_path, read_json, write_json
 
-#: model name -> "module:Class" (relative to this package), imported on first use
+#: Every evaluation protocol (:data:`ser_utils.protocols.PROTOCOLS`, spelled here so that planning imports nothing).
+ALL_PROTOCOLS = ("speaker", "speaker-norm", "random")
+#: Networks normalise their own input, so they are not run under ``speaker-norm``.
+NETWORK_PROTOCOLS = ("speaker", "random")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Where a model family lives and which protocols the plans run it under.
+
+    ``target`` is ``"module:Class"``, the module relative to this package (or absolute if it holds a dot);
+    ``protocols`` those ``make accuracy`` evaluates it under; ``report`` those ``make report`` trains it under
+    (fewer for costly families, to keep the report within its time budget).
+    """
+
+    target: str
+    protocols: tuple[str, ...] = ALL_PROTOCOLS
+    report: tuple[str, ...] = ALL_PROTOCOLS
+
+
+#: model name -> its :class:`Family`, imported on first use. The ensemble comes last: it is built from the others.
 REGISTRY = {
-    "svm": "svm:SVMModel",
-    "egemaps_lr": "linear:EGeMAPSModel",
-    "compare_lr": "linear:ComParEModel",
-    "cnn": "cnn:CNNModel",
-    "seed_cnn": "seed_cnn:SeedCNNModel",
-    "svm_factorised": "factorised:FactorisedSVM",
-    "egemaps_lr_factorised": "factorised:FactorisedEGeMAPS",
-    "compare_lr_factorised": "factorised:FactorisedComParE",
-    "ensemble": "ensemble:EnsembleModel",
+    "svm": Family("svm:SVMModel"),
+    "egemaps_lr": Family("linear:EGeMAPSModel"),
+    "compare_lr": Family("linear:ComParEModel"),
+    "svm_factorised": Family("factorised:FactorisedSVM", report=("speaker",)),
+    "egemaps_lr_factorised": Family("factorised:FactorisedEGeMAPS", report=("speaker",)),
+    "compare_lr_factorised": Family("factorised:FactorisedComParE", report=("speaker",)),
+    "cnn": Family("cnn:CNNModel", protocols=NETWORK_PROTOCOLS, report=("speaker",)),
+    "seed_cnn": Family("seed_cnn:SeedCNNModel", protocols=NETWORK_PROTOCOLS, report=("speaker",)),
+    "ensemble": Family("ensemble:EnsembleModel"),
 }
 
 
@@ -282,10 +304,11 @@ def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> 
 def model_class(name: str) -> type[Model]:
     """The :class:`Model` subclass registered as ``name`` (its module imported on first use)."""
     try:
-        module_name, class_name = REGISTRY[name].split(":")
+        module_name, class_name = REGISTRY[name].target.split(":")
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}") from None
-    return getattr(importlib.import_module(f".{module_name}", __name__), class_name)
+    relative = "." not in module_name
+    return getattr(importlib.import_module(f".{module_name}" if relative else module_name, __name__), class_name)
 
 
 def build_model(name: str, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params) -> Model:
