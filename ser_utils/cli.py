@@ -331,8 +331,8 @@ def _report(args) -> int:
     from .report import build_report
 
     folder = config.REPORTS_DIR / args.dataset
-    if not (folder / "metrics.json").is_file():
-        ready = sorted(p.parent.name for p in config.REPORTS_DIR.glob("*/metrics.json"))
+    if not config.metrics_path(args.dataset).is_file():
+        ready = sorted(p.parent.name for p in config.REPORTS_DIR.glob(f"*/{config.METRICS_FILE}"))
         print(f"error: {folder}: no executed notebooks for dataset {args.dataset!r} (run `make report "
               f"DATASET={args.dataset}`); ready: {', '.join(ready) or 'none'}", file=sys.stderr)
         return EXIT_BAD_INPUT

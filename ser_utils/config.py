@@ -84,6 +84,30 @@ LABEL_SCHEMES: dict[str, dict] = {
 DEFAULT_SCHEME = "gender_emotion5"
 
 
+def split_label(label: str) -> tuple[str | None, str]:
+    """(gender, emotion) of a ``gender_emotion`` label; (None, label) for a label that carries no gender.
+
+    >>> split_label("female_angry"), split_label("calm")
+    (('female', 'angry'), (None, 'calm'))
+    """
+    gender, _, emotion = label.partition("_")
+    return (gender, emotion) if emotion and gender in GENDERS else (None, label)
+
+
+def labels_have_gender(labels) -> bool:
+    """Whether every label is ``gender_emotion`` (so that the seed's gender rule and factorised models apply)."""
+    return all(split_label(label)[0] is not None for label in labels)
+
+
+#: The metrics file notebook 04 writes into a report's folder.
+METRICS_FILE = "metrics.json"
+
+
+def metrics_path(dataset: str) -> Path:
+    """Where notebook 04 writes the metrics of ``dataset`` (the report's headline and every run's summary)."""
+    return REPORTS_DIR / dataset / METRICS_FILE
+
+
 def label_scheme(name: str) -> dict:
     """The label scheme called ``name`` with what every stage needs to know of it.
 
@@ -100,9 +124,8 @@ def label_scheme(name: str) -> dict:
     except KeyError:
         raise ValueError(f"unknown label scheme {name!r}; choose one of {sorted(LABEL_SCHEMES)}") from None
     classes = list(spec["classes"])
-    has_gender = all(label.split("_", 1)[0] in GENDERS and "_" in label for label in classes)
     return {"name": name, "emotions": list(spec["emotions"]), "classes": classes, "description": spec["description"],
-            "chance": round(1 / len(classes), 4), "has_gender": has_gender}
+            "chance": round(1 / len(classes), 4), "has_gender": labels_have_gender(classes)}
 
 
 def labels_path(dataset: str) -> Path:

@@ -15,9 +15,9 @@ from .storage import read_json, write_json
 
 def gender_split(labels: list[str]) -> dict[str, list[int]]:
     """Column indices of each gender in ``gender_emotion`` labels (empty dict for other schemes)."""
-    if not all("_" in label and label.split("_", 1)[0] in config.GENDERS for label in labels):
+    if not config.labels_have_gender(labels):
         return {}
-    return {g: [i for i, label in enumerate(labels) if label.startswith(f"{g}_")] for g in config.GENDERS}
+    return {g: [i for i, label in enumerate(labels) if config.split_label(label)[0] == g] for g in config.GENDERS}
 
 
 def gender_decision(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,14 +58,15 @@ def chance_levels(labels: list[str]) -> dict[str, float]:
     1 / emotions for the emotion."""
     levels = {"accuracy": 1 / len(labels)}
     if gender_split(labels):
-        levels |= {"gender_accuracy": 0.5, "emotion_accuracy": 1 / len({l.split("_", 1)[1] for l in labels})}
+        levels |= {"gender_accuracy": 0.5, "emotion_accuracy": 1 / len({config.split_label(l)[1] for l in labels})}
     return levels
 
 
 def emotion_probabilities(probabilities: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
     """Sum ``gender_emotion`` probabilities over gender: (rows x emotions, emotion names)."""
-    emotions = sorted({label.split("_", 1)[1] for label in labels})
-    summed = np.stack([probabilities[:, [i for i, l in enumerate(labels) if l.endswith(f"_{e}")]].sum(axis=1)
+    emotion_of = [config.split_label(label)[1] for label in labels]
+    emotions = sorted(set(emotion_of))
+    summed = np.stack([probabilities[:, [i for i, own in enumerate(emotion_of) if own == e]].sum(axis=1)
                        for e in emotions], axis=1)
     return summed, emotions
 
@@ -95,10 +96,10 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels
     if gender_split(labels):
         true_labels = np.array(labels)[y_true]
         predicted_gender, _ = gender_decision(probabilities, labels)
-        result["gender_accuracy"] = float(np.mean(predicted_gender == [l.split("_", 1)[0] for l in true_labels]))
+        result["gender_accuracy"] = float(np.mean(predicted_gender == [config.split_label(l)[0] for l in true_labels]))
         emotion_probs, emotions = emotion_probabilities(probabilities, labels)
         predicted_emotion = np.array(emotions)[emotion_probs.argmax(axis=1)]
-        result["emotion_accuracy"] = float(np.mean(predicted_emotion == [l.split("_", 1)[1] for l in true_labels]))
+        result["emotion_accuracy"] = float(np.mean(predicted_emotion == [config.split_label(l)[1] for l in true_labels]))
     return result
 
 

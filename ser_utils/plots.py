@@ -15,9 +15,17 @@ from . import config
 from .calibration import ece_of_bins
 from .evaluation import decide, roc_auc_ovr
 
-sns.set_theme(style="whitegrid", context="notebook")
 #: Inline figures at 90 dpi: sharp on screen and in a projector, and the report stays under 4 MB.
-plt.rcParams["figure.dpi"] = 90
+FIGURE_DPI = 90
+
+
+def use_style() -> None:
+    """Give every later figure the report's look (seaborn's white grid, 90 dpi). The notebooks call it once;
+    importing this module changes no global state, so a program that draws one chart (``ser predict --radar``)
+    keeps its own settings."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams["figure.dpi"] = FIGURE_DPI
+
 
 #: One hue per emotion, the same in every figure and label scheme.
 EMOTION_HUES = {"neutral": "#7f7f7f", "calm": "#2ca02c", "happy": "#ff9f0e", "sad": "#1f77b4", "angry": "#d62728",

@@ -79,7 +79,7 @@ class Prediction:
     def emotions_by_gender(self) -> tuple[dict[str, np.ndarray], list[str]]:
         """Each gender's emotion probabilities (the radar chart's polygons) and the emotion order."""
         columns = gender_split(self.labels)
-        emotions = [self.labels[i].split("_", 1)[1] for i in next(iter(columns.values()))]
+        emotions = [config.split_label(self.labels[i])[1] for i in next(iter(columns.values()))]
         return {g: self.probabilities[idx] for g, idx in columns.items()}, emotions
 
     def to_dict(self) -> dict:
@@ -88,7 +88,7 @@ class Prediction:
         if self.gender is not None:
             summed, emotions = emotion_probabilities(self.probabilities[None, :], self.labels)
             result |= {"gender": self.gender[0], "gender_probability": round(self.gender[1], 4),
-                       "emotion": self.label.split("_", 1)[1],
+                       "emotion": config.split_label(self.label)[1],
                        "emotion_probabilities": {e: round(float(p), 4) for e, p in zip(emotions, summed[0])}}
         return result | {
             "probabilities": {label: round(float(p), 4) for label, p in zip(self.labels, self.probabilities)},

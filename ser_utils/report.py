@@ -191,7 +191,7 @@ def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool
                  output: str | Path | None = None) -> Path:
     """Write ``report.html`` (or ``report-presentation.html`` with code hidden) into ``notebook_dir``."""
     notebook_dir = Path(notebook_dir)
-    metrics = read_json(notebook_dir / "metrics.json")
+    metrics = read_json(notebook_dir / config.METRICS_FILE)
     merged = merge_notebooks(notebook_dir, metrics, dataset_name=dataset_name, presentation=hide_code)
     exporter = HTMLExporter(template_name="lab", exclude_input=hide_code, exclude_input_prompt=hide_code,
                             exclude_output_prompt=hide_code)

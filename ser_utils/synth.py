@@ -90,7 +90,7 @@ class ESpeak:
         data_path = espeakng_loader.get_data_path().encode()
         self.sample_rate = self._lib.espeak_Initialize(_SYNCHRONOUS, 500, data_path, _DONT_EXIT)
         if self.sample_rate <= 0:
-            raise RuntimeError("eSpeak NG failed to initialise (data path {data_path!r})")
+            raise RuntimeError(f"eSpeak NG failed to initialise (data path {data_path!r})")
         self._chunks: list[np.ndarray] = []
         callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
         self._callback = callback_type(self._collect)

@@ -346,10 +346,8 @@ def common_clips(feature_sets: dict[str, FeatureSet]) -> dict[str, FeatureSet]:
 
 
 def member_names(params: dict) -> list[str]:
-    """The ensemble's members: its ``members`` parameter, else the family's default.
-
-    Where a factorised member was not trained (labels without gender), its flat family stands in.
-    """
+    """The ensemble's members: its ``members`` parameter, else the family's default (:func:`train_all` puts the flat
+    family in the place of a factorised member that was not trained: labels without gender)."""
     return list(params.get("ensemble", {}).get("members", model_class("ensemble").defaults["members"]))
 
 

@@ -76,3 +76,14 @@ def test_no_error_bar_where_a_single_fold_has_no_spread():
     spread = plots.protocol_comparison([SUMMARY | {"std": {"uar": 0.05}}], "uar", "CORPUS", chance=0.1)
     assert _error_bars_drawn(single) == 0 and _error_bars_drawn(spread) == 1
     plt.close("all")
+
+
+def test_importing_the_figures_leaves_matplotlibs_settings_alone():
+    """Only ``use_style()`` (the notebooks call it) changes the global look; ``ser predict --radar`` keeps its own."""
+    import subprocess
+    import sys
+
+    check = ("import matplotlib; before = dict(matplotlib.rcParams); import ser_utils.plots as plots; "
+             "assert dict(matplotlib.rcParams) == before; plots.use_style(); "
+             "assert matplotlib.rcParams['figure.dpi'] == plots.FIGURE_DPI")
+    subprocess.run([sys.executable, "-c", check], check=True)

@@ -29,10 +29,9 @@ class FactorisedModel(Model):
 
     def __init__(self, labels, recipe: Recipe | None = None, **kwargs):
         super().__init__(labels, recipe, **kwargs)
-        pairs = [label.split("_", 1) for label in self.labels]
-        if not all(len(pair) == 2 and pair[0] in config.GENDERS for pair in pairs):
+        if not config.labels_have_gender(self.labels):
             raise ModelMismatch(f"a factorised model needs gender_emotion labels, got {self.labels}")
-        self.emotions = sorted({emotion for _, emotion in pairs})
+        self.emotions = sorted({config.split_label(label)[1] for label in self.labels})
         self.parts: dict[str, Model] = {}
 
     @classmethod
@@ -42,7 +41,7 @@ class FactorisedModel(Model):
 
     def _part_targets(self, targets: np.ndarray) -> dict[str, np.ndarray]:
         """Gender and emotion class ids of joint class ids."""
-        pairs = [self.labels[t].split("_", 1) for t in targets]
+        pairs = [config.split_label(self.labels[t]) for t in targets]
         return {"gender": np.array([config.GENDERS.index(g) for g, _ in pairs]),
                 "emotion": np.array([self.emotions.index(e) for _, e in pairs])}
 
@@ -59,7 +58,7 @@ class FactorisedModel(Model):
     def _predict_proba(self, features: np.ndarray) -> np.ndarray:
         gender = self.parts["gender"].predict_proba(features)
         emotion = self.parts["emotion"].predict_proba(features)
-        columns = [(config.GENDERS.index(g), self.emotions.index(e)) for g, e in (l.split("_", 1) for l in self.labels)]
+        columns = [(config.GENDERS.index(g), self.emotions.index(e)) for g, e in map(config.split_label, self.labels)]
         joint = np.stack([gender[:, g] * emotion[:, e] for g, e in columns], axis=1)
         return joint / joint.sum(axis=1, keepdims=True)
 
