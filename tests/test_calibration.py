@@ -87,14 +87,22 @@ def test_families_not_calibrated_keep_their_probabilities(stats_with_a_broken_cl
     assert summary["ece"] == summary["ece_uncalibrated"]
 
 
-def test_the_summary_reports_ece_before_and_after_calibration(stats_with_a_broken_clip, calibrated_svm):
-    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=2, progress=False)
+def test_the_summary_reports_ece_before_and_after_calibration():
+    """A worked case: every clip answered "a" at 0.9 (after a temperature of 2), half of them right."""
+    predictions = pd.DataFrame({"path": [f"{i}.wav" for i in range(10)], "actor": 1, "gender": "male", "fold": 0,
+                                "label": ["a"] * 5 + ["b"] * 5, "p_a": 0.9, "p_b": 0.1})
+    run = runs.Run("toy", "speaker", ["a", "b"], predictions, [{"fold": 0, "temperature": 2.0}])
     summary = evaluation.calibration_summary(run)
-    targets, probabilities = evaluation.run_arrays(run.predictions, run.labels)
-    assert summary["ece"] == pytest.approx(calibration.expected_calibration_error(probabilities, targets), abs=1e-4)
+    assert summary["ece"] == pytest.approx(0.9 - 0.5)
+    assert summary["ece_uncalibrated"] == pytest.approx(0.81 / (0.81 + 0.01) - 0.5, abs=1e-4)  # 0.9² : 0.1², sharper
+    assert summary["temperatures"] == [2.0]
+
+
+def test_the_uncalibrated_probabilities_are_those_before_each_folds_temperature(stats_with_a_broken_clip,
+                                                                              calibrated_svm):
+    run = training.cross_validate(stats_with_a_broken_clip, "svm", "speaker", max_folds=2, progress=False)
     raw = evaluation.uncalibrated(run)
     first = raw["fold"] == 0
     columns = [runs.probability_column(label) for label in run.labels]
     np.testing.assert_allclose(calibration.with_temperature(raw.loc[first, columns].to_numpy(), run.folds[0]["temperature"]),
                                run.predictions.loc[first, columns].to_numpy(), atol=1e-9)
-    assert summary["temperatures"] == [fold["temperature"] for fold in run.folds]

@@ -5,6 +5,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +47,4 @@ def test_environment_yml_python_matches_pyproject():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     python = next(d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python"))
     minimum = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].lstrip(">=")
-    assert _version(python.split("=")[-1]) >= _version(minimum)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    """'3.11' -> (3, 11), so that 3.9 < 3.11 (as strings, '3.9' > '3.11')."""
-    return tuple(int(part) for part in text.split("."))
-
-
-def test_versions_compare_as_numbers():
-    assert _version("3.9") < _version("3.11") and _version("3.11") == _version("3.11")
+    assert Version(python.split("=")[-1]) >= Version(minimum)  # as versions: 3.9 < 3.11

@@ -87,3 +87,16 @@ def test_importing_the_figures_leaves_matplotlibs_settings_alone():
              "assert dict(matplotlib.rcParams) == before; plots.use_style(); "
              "assert matplotlib.rcParams['figure.dpi'] == plots.FIGURE_DPI")
     subprocess.run([sys.executable, "-c", check], check=True)
+
+
+def test_the_confusion_matrix_counts_the_decision_ser_predict_prints_not_the_top_class():
+    """The single most probable class is female_angry, but the male classes hold 70 %: the answer is male_sad."""
+    probabilities = np.zeros((1, 10))
+    probabilities[0, LABELS.index("female_angry")] = 0.3
+    probabilities[0, [LABELS.index(f"male_{e}") for e in ("angry", "calm", "fearful", "happy")]] = 0.125
+    probabilities[0, LABELS.index("male_sad")] = 0.2
+    truth = np.array([LABELS.index("male_sad")])
+    figure = plots.confusion(truth, probabilities, LABELS, "confusion", "CORPUS")
+    matrix = np.asarray(figure.axes[0].collections[0].get_array()).reshape(10, 10)
+    assert matrix[truth[0], truth[0]] == 1.0
+    plt.close(figure)
