@@ -18,11 +18,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import config
-from .augment import Augmentation, study_corruptions
+from .augment import Augmentation
 from .calibration import fit_temperature, with_temperature
 from .features import FeatureSet, corrupted_features, corrupted_key, extract_features
 from .models import REGISTRY, ModelMismatch, build_model, model_class
-from .protocols import PROTOCOLS, make_folds, normalise_per_speaker, validation_split
+from .folds import FoldPlan, plan_folds
+from .protocols import PROTOCOLS, normalise_per_speaker
 from .provenance import git_commit, package_versions
 from .runs import Run, predictions_table, probability_column, run_dirs, save_run, study_table
 
@@ -46,10 +47,10 @@ def report_plan(split: str = "speaker", models: list[str] | None = None) -> dict
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
                    augmentation: Augmentation | None = None, study: tuple[str, ...] = (), corrupted: dict | None = None,
-                   deliver: bool = True, progress: bool = True) -> Run:
+                   deliver: bool = True, plan: FoldPlan | None = None, progress: bool = True) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
-    Each fold holds out validation actors from its training actors (:func:`validation_split`).
+    Each fold holds out validation actors from its training actors (:func:`~ser_utils.protocols.validation_split`).
     Networks stop early on them; other families fit on all training rows, and a second fit
     without them predicts them. Those validation predictions calibrate families that
     :attr:`~ser_utils.models.Model.calibrate` (the fold's temperature, :mod:`ser_utils.calibration`)
@@ -67,6 +68,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     condition of the robustness study named in ``study`` (:data:`~ser_utils.augment.STUDY_CONDITIONS`;
     :attr:`~ser_utils.runs.Run.robustness`). ``corrupted`` holds
     features of corrupted clips extracted beforehand (:func:`~ser_utils.features.corrupted_features`).
+    The folds, validation actors and copies come from ``plan`` (made with the same ``augmentation``
+    and ``study``: :func:`~ser_utils.folds.plan_folds`), made here if not given.
     """
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
@@ -77,21 +80,21 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         features = normalise_per_speaker(features, table["actor"])
     labels = list(table["label"].cat.categories)
     targets = table["label"].cat.codes.to_numpy()
+    plan = plan or plan_folds(table, protocol, n_folds=n_folds, seed=seed, augmentation=augmentation, study=study,
+                              deliver=deliver)
     augmentation = augmentation if family.augments and protocol != "speaker-norm" else None
-    study = tuple(study) if protocol == "speaker" else ()
-    folds = make_folds(table, protocol, n_folds=n_folds, seed=seed)[:max_folds]
-    corruptions = [fold_corruptions(table, protocol, number, train_index, test_index, augmentation, study, seed=seed)
-                   for number, (train_index, test_index) in enumerate(folds)]
+    folds = plan.folds[:max_folds]
     delivering = deliver and protocol != "speaker-norm"
-    delivery_copies = delivered_corruptions(table, augmentation) if delivering else []
-    if augmentation or study:
-        corrupted = _recipe_bank(feature_set.recipe, _every_corruption(corruptions) + delivery_copies, corrupted,
-                                 progress)
+    delivery_copies = plan.delivery_copies if augmentation and delivering else ()
+    wanted = [c for fold in folds for c in (fold.fit_copies + fold.refit_copies if augmentation else ())
+              + tuple(c for *_, c in fold.studied)] + list(delivery_copies)
+    if wanted:
+        corrupted = _recipe_bank(feature_set.recipe, wanted, corrupted, progress)
     tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
-    for number, (train_index, test_index) in enumerate(tqdm(folds, desc=f"{model_name} / {protocol}",
-                                                            disable=not config.show_progress(progress))):
-        fit_copies, refit_copies, tested = corruptions[number]
-        fit_index, val_index = validation_split(table, train_index, protocol, seed=seed + number)
+    for fold in tqdm(folds, desc=f"{model_name} / {protocol}", disable=not config.show_progress(progress)):
+        number, train_index, fit_index, val_index, test_index = fold.number, fold.train, fold.fit, fold.validation, fold.test
+        fit_copies, refit_copies = (fold.fit_copies, fold.refit_copies) if augmentation else ((), ())
+        tested = fold.studied
         build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
         model = build().fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
@@ -125,11 +128,6 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         run.model = fit_delivered(feature_set, first_model, records, calibration, protocol=protocol, seed=seed,
                                   augmentation=augmentation, copies=delivery_copies, corrupted=corrupted)
     return run
-
-
-def delivered_corruptions(table: pd.DataFrame, augmentation: Augmentation | None) -> list:
-    """The corrupted copies the delivered model trains on: every clip's, babble from every other speaker."""
-    return augmentation.corruptions(table, np.arange(len(table))) if augmentation else []
 
 
 def delivered_schedule(histories: list[dict]) -> dict:
@@ -190,27 +188,6 @@ def delivery_record(records: list[dict], protocol: str, training: dict) -> dict:
                         "never heard): see predictions.csv and metrics.json",
         "fold_test_actors": [record["test_actors"] for record in records],
     } | training}
-
-
-def fold_corruptions(table: pd.DataFrame, protocol: str, number: int, train_index, test_index,
-                     augmentation: Augmentation | None, study: tuple[str, ...], *, seed: int) -> tuple[list, list, list]:
-    """Fold ``number``'s corrupted copies of the clips it fits on (without its validation actors), of all its
-    training clips (for the refit of families that do not stop early), and the study's corrupted test clips.
-
-    Babble in every copy comes from the speakers it fits on, never a validation or test speaker, so a
-    clip's copies are the same for the fit and the refit; the study corrupts only test clips (babble
-    from the fold's other test clips).
-    """
-    fit_index, _ = validation_split(table, train_index, protocol, seed=seed + number)
-    fit = augmentation.corruptions(table, fit_index) if augmentation else []
-    refit = augmentation.corruptions(table, train_index, fit_index) if augmentation else []
-    tested = study_corruptions(table, test_index, study, seed=seed) if study else []
-    return fit, refit, tested
-
-
-def _every_corruption(corruptions: list) -> list:
-    """Every corrupted clip of the folds' (fit, refit, study) corruptions, in order."""
-    return [c for fit, refit, tested in corruptions for c in fit + refit + [c for *_, c in tested]]
 
 
 def _recipe_bank(recipe, wanted: list, corrupted: dict | None, progress: bool) -> dict:
@@ -371,21 +348,18 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
             print(f"{name}: skipped {len(feature_sets[name].failed)} unusable file(s):",
                   *(f"{path}: {reason}" for path, reason in feature_sets[name].failed), sep="\n  ")
     feature_sets = common_clips(feature_sets)
-    corrupted: dict = {}
-    augmenting = [name for name in trained if model_class(name).augments] if augmentation else []
-    for names, copies, tested in ((augmenting, augmentation, ()), (trained if study else [], None, study)):
-        if names:
-            extracted = extract_corrupted(feature_sets[names[0]].table, {n: plan[n] for n in names},
-                                          {n: feature_sets[n].recipe for n in names}, n_folds=n_folds, seed=seed,
-                                          augmentation=copies, study=tested, deliver=deliver, progress=progress)
-            for recipe, bank in extracted.items():
-                corrupted.setdefault(recipe, {}).update(bank)
+    table = feature_sets[trained[0]].table  # the clips every model could read
+    plans = {protocol: plan_folds(table, protocol, n_folds=n_folds, seed=seed, augmentation=augmentation, study=study,
+                                  deliver=deliver) for protocol in dict.fromkeys(p for n in trained for p in plan[n])}
+    augmenting = {name for name in trained if model_class(name).augments} if augmentation else set()
+    corrupted = extract_corrupted(plans, {n: plan[n] for n in trained}, {n: feature_sets[n].recipe for n in trained},
+                                  augmenting, progress=progress)
     runs = {}
     for name in trained:
         for protocol in plan[name]:
-            runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, n_folds=n_folds,
-                                                  params=params.get(name), seed=seed, augmentation=augmentation,
-                                                  study=study, corrupted=corrupted, deliver=deliver, progress=progress)
+            runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, params=params.get(name), seed=seed,
+                                                  augmentation=augmentation, study=study, corrupted=corrupted,
+                                                  deliver=deliver, plan=plans[protocol], progress=progress)
     members = member_names(params)
     for protocol in plan.get("ensemble", ()):
         available = [runs[m, protocol] if (m, protocol) in runs else runs[flat, protocol]
@@ -396,27 +370,16 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
     return runs
 
 
-def extract_corrupted(table: pd.DataFrame, plan: dict, recipes: dict, *, n_folds: int, seed: int,
-                      augmentation: Augmentation | None, study: tuple[str, ...], deliver: bool = True,
+def extract_corrupted(plans: dict[str, FoldPlan], plan: dict, recipes: dict, augmenting: set[str], *,
                       progress: bool = True) -> dict:
-    """Features, per recipe, of every corrupted clip that the runs of ``plan`` (model -> protocols) will train or be
-    studied on (with ``deliver``, the delivered models' copies too); ``recipes`` maps each model to its recipe. A
-    clip is corrupted once for all recipes that need it."""
-    by_protocol = {}
-    for protocol in sorted({p for protocols in plan.values() for p in protocols}):
-        corruptions = {}
-        for number, (train_index, test_index) in enumerate(make_folds(table, protocol, n_folds=n_folds, seed=seed)):
-            fit, refit, tested = fold_corruptions(table, protocol, number, train_index, test_index,
-                                                  augmentation if protocol != "speaker-norm" else None,
-                                                  study if protocol == "speaker" else (), seed=seed)
-            corruptions.update((c, None) for c in _every_corruption([(fit, refit, tested)]))
-        if deliver and protocol != "speaker-norm":
-            corruptions.update((c, None) for c in delivered_corruptions(table, augmentation))
-        by_protocol[protocol] = corruptions
-    needs: dict = {}  # corruption -> the recipes whose models train or are studied under its protocol
+    """Features, per recipe, of every corrupted clip that the runs of ``plan`` (model -> protocols) train on (the
+    models in ``augmenting``) or are studied on, read from each protocol's :class:`~ser_utils.folds.FoldPlan`
+    (``plans``); ``recipes`` maps each model to its recipe. A clip is corrupted once for all recipes that need it."""
+    needs: dict = {}  # corruption -> the recipes whose models train or are studied on it
     for name, protocols in plan.items():
         for protocol in protocols:
-            for corruption in by_protocol[protocol]:
+            copies = plans[protocol].training_copies() if name in augmenting else []
+            for corruption in copies + plans[protocol].studied_copies():
                 needs.setdefault(corruption, set()).add(recipes[name])
     groups: dict = {}  # the same recipes -> their corruptions
     for corruption, wanted in needs.items():

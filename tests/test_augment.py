@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_utils import augment, evaluation, features, protocols, training
+from ser_utils import augment, evaluation, features, folds, training
 from ser_utils.augment import Corruption
 
 RATE = 16000
@@ -123,14 +123,12 @@ def test_the_study_corrupts_test_clips_with_babble_of_other_test_clips_only():
 def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(mini_table, tmp_path):
     feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
     augmentation, study = augment.Augmentation(copies=1), ("white", "length")
-    folds = protocols.make_folds(feature_set.table, "speaker", n_folds=2)
-    wanted = [c for number, (train, test) in enumerate(folds)
-              for fit, refit, tested in [training.fold_corruptions(feature_set.table, "speaker", number, train, test,
-                                                                   augmentation, study, seed=42)]
-              for c in fit + refit + [c for *_, c in tested]]
+    plan = folds.plan_folds(feature_set.table, "speaker", n_folds=2, seed=42, augmentation=augmentation, study=study,
+                            deliver=False)
+    wanted = plan.training_copies() + plan.studied_copies()
     corrupted = features.corrupted_features(wanted, [feature_set.recipe], cache_dir=tmp_path, progress=False)
-    run = training.cross_validate(feature_set, "svm", "speaker", n_folds=2, augmentation=augmentation, study=study,
-                                  corrupted=corrupted, deliver=False, progress=False)
+    run = training.cross_validate(feature_set, "svm", "speaker", augmentation=augmentation, study=study,
+                                  corrupted=corrupted, deliver=False, plan=plan, progress=False)
     assert all(fold["corrupted_copies"] > 0 for fold in run.folds)
     for fold, rows in run.robustness.groupby("fold"):
         assert set(rows["path"]) == set(run.predictions.loc[run.predictions["fold"] == fold, "path"])
@@ -155,12 +153,23 @@ def test_a_clip_that_cannot_be_read_is_reported_by_name_not_raised(tmp_path, cap
 
 def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
     table = corpus_table(n_actors=8)
-    train_index, test_index = protocols.make_folds(table, "speaker", n_folds=4)[0]
-    fit_index, val_index = protocols.validation_split(table, train_index, "speaker", seed=42)
     babble_only = augment.Augmentation(p_noise=1.0, noises=("babble",))
-    fit, refit, _ = training.fold_corruptions(table, "speaker", 0, train_index, test_index, babble_only, (), seed=42)
+    fold = folds.plan_folds(table, "speaker", n_folds=4, seed=42, augmentation=babble_only).folds[0]
+    fit_index, train_index, fit, refit = fold.fit, fold.train, fold.fit_copies, fold.refit_copies
     actor_of = dict(zip(table["path"], table["actor"]))
     fit_actors, train_actors = set(table["actor"].iloc[fit_index]), set(table["actor"].iloc[train_index])
     assert {actor_of[p] for c in fit for p in (c.path, *c.sources)} <= fit_actors < train_actors
     assert {actor_of[p] for c in refit for p in c.sources} <= fit_actors  # validation clips too get fit actors' babble
     assert {actor_of[c.path] for c in refit} == train_actors and set(fit) <= set(refit)
+
+
+def test_folds_and_copies_are_planned_once_per_protocol_and_read_by_every_model(mini_table, monkeypatch):
+    made = []
+    plan_folds = folds.plan_folds
+    monkeypatch.setattr(training, "plan_folds", lambda table, protocol, **kwargs: made.append(protocol) or
+                        plan_folds(table, protocol, **kwargs))
+    runs = training.train_all(mini_table, plan={"svm": ("speaker", "random"), "svm_factorised": ("speaker",)},
+                              n_folds=2, augmentation=augment.Augmentation(p_reverb=0.0), deliver=False, progress=False)
+    assert sorted(made) == ["random", "speaker"]
+    assert [f["test_actors"] for f in runs["svm", "speaker"].folds] == \
+        [f["test_actors"] for f in runs["svm_factorised", "speaker"].folds]
