@@ -1,6 +1,7 @@
 """Corrupted copies of clips: noise, rooms, telephone, codec, gain and length, deterministic for a seed.
 
-A :class:`Corruption` names one clip and a chain of steps, each a tuple ``(kind, value, ...)``:
+A :class:`Corruption` names one clip and a chain of steps, each a tuple ``(kind, value, ...)`` applied by the
+:class:`Step` registered under ``kind`` in :data:`STEPS` (adding a kind: one subclass, one line there):
 
 - ``("white" | "pink" | "brown", snr_db)``: coloured Gaussian noise (the ``colorednoise`` package);
 - ``("babble", snr_db)``: the sum of the corruption's ``sources``, clips of *other* speakers;
@@ -201,33 +202,95 @@ def _room_response(rt60: float, index: int, purpose: str, rate: int) -> np.ndarr
 # --------------------------------------------------------------------------- applying a corruption
 
 
-def apply(corruption: Corruption, samples: np.ndarray, rate: int, sources: list[np.ndarray] | None = None) -> np.ndarray:
-    """The corrupted clip: each step of ``corruption`` in order on ``samples`` (mono, at ``rate``).
+class Step:
+    """One kind of corruption step, in audiomentations' shape: a subclass per kind with ``apply``, registered in
+    :data:`STEPS` under the name a step tuple starts with. Adding a kind is one subclass and one line of
+    :data:`STEPS`; the training policy (:class:`Augmentation`) and the study (:data:`STUDY_CONDITIONS`) then name it.
+    """
 
-    ``sources`` are the babble clips (loaded from :attr:`Corruption.sources` if not given).
+    def apply(self, samples: np.ndarray, rate: int, rng: np.random.Generator, *values, voices) -> np.ndarray:
+        """The corrupted clip. ``values`` are the step tuple's values, ``rng`` the corruption's generator (draw from
+        it only: the same corruption must give the same samples), ``voices()`` the babble sources' samples."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ColouredNoise(Step):
+    """``(colour, snr_db)``: white, pink or brown Gaussian noise at ``snr_db`` below the active speech level."""
+
+    colour: str
+
+    def apply(self, samples, rate, rng, snr_db, *, voices):
+        return mix_at_snr(samples, coloured_noise(self.colour, len(samples), rng), snr_db)
+
+
+class Babble(Step):
+    """``("babble", snr_db)``: the corruption's other speakers talking at once, ``snr_db`` below the speech."""
+
+    def apply(self, samples, rate, rng, snr_db, *, voices):
+        return mix_at_snr(samples, babble(voices(), len(samples), rng), snr_db)
+
+
+class Reverb(Step):
+    """``("reverb", rt60_s, room, purpose)``: the clip heard in a simulated room."""
+
+    def apply(self, samples, rate, rng, rt60, room, purpose, *, voices):
+        return reverberate(samples, _room_response(float(rt60), int(room), purpose, rate))
+
+
+class Telephone(Step):
+    """``("telephone",)``: a narrow-band phone line (:func:`telephone`)."""
+
+    def apply(self, samples, rate, rng, *, voices):
+        return telephone(samples, rate)
+
+
+class Codec(Step):
+    """``("codec", vbr_quality)``: MP3 encoding and decoding (:func:`mp3`)."""
+
+    def apply(self, samples, rate, rng, vbr_quality, *, voices):
+        return mp3(samples, rate, vbr_quality)
+
+
+class Gain(Step):
+    """``("gain", db)``: a level change."""
+
+    def apply(self, samples, rate, rng, db, *, voices):
+        return (samples * 10 ** (db / 20)).astype(np.float32)
+
+
+class Length(Step):
+    """``("length", seconds)``: the first ``seconds`` of the speech."""
+
+    def apply(self, samples, rate, rng, seconds, *, voices):
+        return first_seconds_of_speech(samples, rate, seconds)
+
+
+#: Step name -> the :class:`Step` that applies it.
+STEPS: dict[str, Step] = {**{colour: ColouredNoise(colour) for colour in NOISE_EXPONENTS}, "babble": Babble(),
+                          "reverb": Reverb(), "telephone": Telephone(), "codec": Codec(), "gain": Gain(),
+                          "length": Length()}
+
+
+def apply(corruption: Corruption, samples: np.ndarray, rate: int, sources: list[np.ndarray] | None = None) -> np.ndarray:
+    """The corrupted clip: each step of ``corruption`` in order on ``samples`` (mono, at ``rate``), by its
+    :data:`STEPS` entry.
+
+    ``sources`` are the babble clips (loaded from :attr:`Corruption.sources` when a step first needs them).
     """
     rng = np.random.default_rng(list(corruption.seed))
+    loaded = {"sources": sources}
+
+    def voices() -> list[np.ndarray]:
+        if loaded["sources"] is None:
+            loaded["sources"] = [load_audio(path, sample_rate=rate)[0] for path in corruption.sources]
+        return loaded["sources"]
+
     out = np.asarray(samples, dtype=np.float32)
     for kind, *values in corruption.steps:
-        if kind in NOISE_EXPONENTS:
-            out = mix_at_snr(out, coloured_noise(kind, len(out), rng), values[0])
-        elif kind == "babble":
-            if sources is None:
-                sources = [load_audio(path, sample_rate=rate)[0] for path in corruption.sources]
-            out = mix_at_snr(out, babble(sources, len(out), rng), values[0])
-        elif kind == "reverb":
-            rt60, room, purpose = values
-            out = reverberate(out, _room_response(float(rt60), int(room), purpose, rate))
-        elif kind == "telephone":
-            out = telephone(out, rate)
-        elif kind == "codec":
-            out = mp3(out, rate, values[0])
-        elif kind == "gain":
-            out = (out * 10 ** (values[0] / 20)).astype(np.float32)
-        elif kind == "length":
-            out = first_seconds_of_speech(out, rate, values[0])
-        else:
-            raise ValueError(f"unknown corruption step {kind!r}")
+        if kind not in STEPS:
+            raise ValueError(f"unknown corruption step {kind!r}; known: {', '.join(STEPS)}")
+        out = STEPS[kind].apply(out, rate, rng, *values, voices=voices)
     return out
 
 

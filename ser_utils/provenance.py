@@ -72,6 +72,19 @@ def _ours(value) -> bool:
             and str(getattr(value, "__module__", "")).startswith(PACKAGE))
 
 
+def _ours_in(value) -> list:
+    """The functions and classes of this package that ``value`` is or holds: itself, the class of an instance, or
+    those in a registry (a dict's values, a tuple's items); a class registered from elsewhere counts if it
+    extends one of this package's (a plug-in: a corruption step, a model family)."""
+    if _ours(value) or (isinstance(value, type) and any(_ours(base) for base in value.__mro__)):
+        return [value]
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in _ours_in(item)]
+    if isinstance(value, (tuple, list)):
+        return [found for item in value for found in _ours_in(item)]
+    return _ours_in(type(value)) if not isinstance(value, (type, FunctionType)) else []
+
+
 def _source(item) -> str:
     """The source text of a function or class."""
     try:
@@ -117,8 +130,7 @@ def _references(item) -> tuple[list, dict[str, str]]:
         for module, namespace in scopes:
             for name in names & namespace.keys():
                 value = inspect.unwrap(namespace[name]) if callable(namespace[name]) else namespace[name]  # lru_cache
-                if _ours(value):
-                    reached.append(value)
-                elif isinstance(value, CONSTANT_TYPES) and " at 0x" not in repr(value):
+                reached += _ours_in(value)
+                if isinstance(value, CONSTANT_TYPES) and " at 0x" not in repr(value):
                     constants[f"{module}.{name}"] = repr(value)
     return reached, constants

@@ -173,3 +173,28 @@ def test_folds_and_copies_are_planned_once_per_protocol_and_read_by_every_model(
     assert sorted(made) == ["random", "speaker"]
     assert [f["test_actors"] for f in runs["svm", "speaker"].folds] == \
         [f["test_actors"] for f in runs["svm_factorised", "speaker"].folds]
+
+
+class PolarityInverted(augment.Step):
+    """A toy kind of corruption: the waveform upside down (which no magnitude feature can hear)."""
+
+    def apply(self, samples, rate, rng, *, voices):
+        return -samples
+
+
+def test_a_corruption_kind_is_one_step_class_and_one_registry_line(mini_table, tmp_path, monkeypatch):
+    recipe = features.StatsRecipe()
+    bank_before = features._bank_dir(tmp_path, recipe)
+    monkeypatch.setitem(augment.STEPS, "inverted", PolarityInverted())
+    monkeypatch.setitem(augment.STUDY_CONDITIONS, "inverted", ("polarity", (1,), lambda level: ("inverted",)))
+    assert features._bank_dir(tmp_path, recipe) != bank_before  # its code keys the cache of corrupted clips
+    feature_set = features.extract_features(mini_table, recipe, cache_dir=None, progress=False)
+    plan = folds.plan_folds(feature_set.table, "speaker", n_folds=2, seed=42, study=("inverted",), deliver=False)
+    corrupted = features.corrupted_features(plan.studied_copies(), [recipe], cache_dir=tmp_path, n_jobs=1,
+                                            progress=False)
+    run = training.cross_validate(feature_set, "svm", "speaker", study=("inverted",), corrupted=corrupted,
+                                  deliver=False, plan=plan, progress=False)
+    summary = evaluation.robustness_summary(run).set_index("condition")
+    assert summary.loc["inverted", "uar"] == pytest.approx(summary.loc["clean", "uar"], abs=1e-6)
+    with pytest.raises(ValueError, match="unknown corruption step 'reversed'"):
+        augment.apply(Corruption("x.wav", (("reversed",),), (0,)), np.ones(100, np.float32), 16000)
