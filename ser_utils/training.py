@@ -95,14 +95,14 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
         number, train_index, fit_index, val_index, test_index = fold.number, fold.train, fold.fit, fold.validation, fold.test
         fit_copies, refit_copies = (fold.fit_copies, fold.refit_copies) if augmentation else ((), ())
         tested = fold.studied
-        build = lambda: build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))  # noqa: E731
         start = time.perf_counter()
-        model = build().fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
-                            (features[val_index], targets[val_index]) if family.uses_validation else None)
+        model = build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))
+        model.fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
+                  (features[val_index], targets[val_index]) if family.uses_validation else None)
         validation = model.predict_proba(features[val_index])
         calibration.append((validation, targets[val_index]))
         if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
-            model = build().fit(*with_copies(features, targets, table, train_index, refit_copies, corrupted))
+            model = model.clone().fit(*with_copies(features, targets, table, train_index, refit_copies, corrupted))
         if family.calibrate:
             model.temperature = fit_temperature(validation, targets[val_index])
         fitted = time.perf_counter()

@@ -201,3 +201,13 @@ def test_a_changed_onnx_copy_is_refused(tmp_path):
         handle.write(b"\0")
     with pytest.raises(models.ModelMismatch, match="model.onnx"):
         models.load_model(tmp_path / "cnn")
+
+
+@pytest.mark.parametrize("name", ["svm", "compare_lr_factorised"])
+def test_a_clone_is_unfitted_and_refits_to_the_same_probabilities(name):
+    model, test_data, _ = fitted(name, **FAST[name])
+    copy = model.clone()
+    assert copy.estimator is None and copy.params == model.params and copy.seed == model.seed
+    data, labels = toy_data(copy)
+    copy.fit(rows(data, slice(0, 80)), labels[:80])
+    np.testing.assert_allclose(copy.predict_proba(test_data), model.predict_proba(test_data))

@@ -158,6 +158,11 @@ class Model:
         """Epochs trained (0 for models that are not trained by epochs)."""
         return len(self.history.get("loss", []))
 
+    def clone(self) -> Model:
+        """A new, unfitted model of the same family with the same labels, recipe, seed and parameters (as
+        scikit-learn's ``clone``)."""
+        return type(self)(self.labels, self.recipe, seed=self.seed, **self.params)
+
     def fit(self, features: np.ndarray, targets: np.ndarray, validation=None) -> Model:
         """Fit on ``features`` (a batch of :attr:`recipe`'s shape) and integer ``targets``.
 
