@@ -184,10 +184,10 @@ class PolarityInverted(augment.Step):
 
 def test_a_corruption_kind_is_one_step_class_and_one_registry_line(mini_table, tmp_path, monkeypatch):
     recipe = features.StatsRecipe()
-    bank_before = features._bank_dir(tmp_path, recipe)
+    bank_before = features.bank_dir(tmp_path, recipe)
     monkeypatch.setitem(augment.STEPS, "inverted", PolarityInverted())
     monkeypatch.setitem(augment.STUDY_CONDITIONS, "inverted", ("polarity", (1,), lambda level: ("inverted",)))
-    assert features._bank_dir(tmp_path, recipe) != bank_before  # its code keys the cache of corrupted clips
+    assert features.bank_dir(tmp_path, recipe) != bank_before  # its code keys the cache of corrupted clips
     feature_set = features.extract_features(mini_table, recipe, cache_dir=None, progress=False)
     plan = folds.plan_folds(feature_set.table, "speaker", n_folds=2, seed=42, study=("inverted",), deliver=False)
     corrupted = features.corrupted_features(plan.studied_copies(), [recipe], cache_dir=tmp_path, n_jobs=1,

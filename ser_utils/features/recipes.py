@@ -1,0 +1,313 @@
+"""Feature recipes: small frozen settings objects, each knowing how to turn a clip into its features.
+
+A recipe is saved beside everything it produced (feature cache, model metadata), and prediction rebuilds it from
+there: the settings are never typed twice. Every recipe but the seed's reads the *speech* of a clip: leading and
+trailing silence trimmed (``trim_db`` below the peak), because RAVDESS speech starts 0.5-1.2 s into a clip and lasts
+1.5-2.5 s, so a fixed window mixes silence and speech.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+from ..audio import audio_info, fix_length, load_audio, speech_bounds
+
+
+def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
+    """Start samples of windows of ``window`` samples every ``hop`` covering ``n_samples``; the last ends at the end."""
+    if n_samples <= window:
+        return np.array([0])
+    starts = np.arange(0, n_samples - window + 1, hop)
+    if starts[-1] + window < n_samples:
+        starts = np.append(starts, n_samples - window)
+    return starts
+
+
+#: Speech up to this many windows long is read as one window (every RAVDESS clip); longer speech slides.
+SINGLE_WINDOW_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Settings shared by every recipe: the rate, the silence trim, and the part of the speech that is read.
+
+    ``duration=None`` reads the whole trimmed speech (pooled features); otherwise a
+    window of ``duration`` s from ``offset`` s into the speech, zero-padded if short.
+    """
+
+    sample_rate: int = 16000
+    offset: float = 0.0
+    duration: float | None = None
+    res_type: str = "soxr_hq"
+    trim_db: float | None = 30.0
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in one analysis window."""
+        return int(round(self.duration * self.sample_rate))
+
+    def window_offset(self, clip_duration: float) -> float:
+        """Start of the window in a clip: ``offset``, moved earlier if the window would run past the end."""
+        return max(0.0, min(self.offset, clip_duration - self.duration))
+
+    def speech(self, samples: np.ndarray) -> tuple[int, np.ndarray]:
+        """(first sample, samples) of the clip without leading and trailing silence (the clip if ``trim_db`` is None)."""
+        if self.trim_db is None:
+            return 0, samples
+        start, stop = speech_bounds(samples, self.trim_db)
+        return start, samples[start:stop]
+
+    def segments(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The analysis segments of a whole clip (mono, at :attr:`sample_rate`) with their start samples.
+
+        The whole trimmed speech when ``duration`` is None; one window when the speech is
+        up to :data:`SINGLE_WINDOW_FACTOR` windows long (as in training); otherwise
+        windows every half window, whose predictions are averaged.
+        """
+        first, speech = self.speech(samples)
+        if self.duration is None:
+            return [(first, speech)]
+        window = self.n_samples
+        if len(speech) <= SINGLE_WINDOW_FACTOR * window:
+            start = int(round(self.window_offset(len(speech) / self.sample_rate) * self.sample_rate))
+            return [(first + start, fix_length(speech[start : start + window], window))]
+        return [(first + start, speech[start : start + window]) for start in window_starts(len(speech), window, window // 2)]
+
+    def load(self, path: str | Path) -> np.ndarray:
+        """Read ``path`` whole (as prediction does, so both resample alike) and return its first segment."""
+        samples, _ = load_audio(path, sample_rate=self.sample_rate, res_type=self.res_type)
+        return self.segments(samples)[0][1]
+
+    def to_dict(self) -> dict:
+        """The settings as plain JSON-able values, including the recipe's kind."""
+        return {"kind": self.kind, **asdict(self)}
+
+    def from_file(self, path: str | Path) -> np.ndarray:
+        """Features of one file (load its first segment, then :meth:`transform`)."""
+        return self.transform(self.load(path))
+
+
+@dataclass(frozen=True)
+class LegacyRecipe(Recipe):
+    """The seed's feature: ``mean(librosa.feature.mfcc(y, sr=44100, n_mfcc=13), axis=0)``.
+
+    The seed loads 2.5 s from 0.5 s at 44.1 kHz with ``res_type='kaiser_fast'``
+    (which needs the ``resampy`` package) and averages the 13 MFCCs of each
+    frame into one number: 216 values per clip. Its flaw: averaging *across
+    coefficients* throws away the spectral shape that MFCCs exist to describe
+    (the mean of a DCT is dominated by c0, the loudness); averaging *over time*
+    per coefficient would keep it. Clips shorter than 3 s made the seed fail;
+    here the window moves earlier and is zero-padded instead.
+    """
+
+    kind = "legacy"
+    sample_rate: int = 44100
+    offset: float = 0.5
+    duration: float | None = 2.5
+    res_type: str = "kaiser_fast"
+    trim_db: float | None = None
+    n_mfcc: int = 13
+
+    def load(self, path: str | Path) -> np.ndarray:
+        """The seed's read: cut the window at the file's own rate, then resample (as ``librosa.load`` does)."""
+        start = self.window_offset(audio_info(path).duration)
+        samples, _ = load_audio(
+            path, sample_rate=self.sample_rate, offset=start, duration=self.duration, res_type=self.res_type
+        )
+        return fix_length(samples, self.n_samples)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Output shape per clip: one value per frame (hop 512)."""
+        return (1 + self.n_samples // 512,)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The seed's 216-value vector of one window."""
+        mfcc = librosa.feature.mfcc(y=samples, sr=self.sample_rate, n_mfcc=self.n_mfcc)
+        return np.mean(mfcc, axis=0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MatrixRecipe(Recipe):
+    """A (frames x channels) matrix: ``n_mfcc`` MFCCs (or ``n_mels`` log-mel bands), plus deltas.
+
+    With ``top_db`` set, levels are in dB below the clip's loudest bin and floored ``top_db``
+    below it (so zero padding reads as the floor, and the recording level cancels out).
+
+    The default, 40 MFCCs and their deltas on 3 s of trimmed speech at 16 kHz, gives a 94 x 80 matrix.
+    """
+
+    kind = "matrix"
+    duration: float | None = 3.0
+    representation: str = "mfcc"
+    n_mfcc: int = 40
+    n_mels: int = 64
+    n_fft: int = 1024
+    hop_length: int = 512
+    deltas: bool = True
+    top_db: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.representation not in ("mfcc", "logmel"):
+            raise ValueError(f"representation must be 'mfcc' or 'logmel', not {self.representation!r}")
+
+    @property
+    def n_channels(self) -> int:
+        """Columns of the matrix: coefficients (or bands), doubled by deltas."""
+        return (self.n_mfcc if self.representation == "mfcc" else self.n_mels) * (2 if self.deltas else 1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Output shape per clip: (frames, channels)."""
+        return (1 + self.n_samples // self.hop_length, self.n_channels)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The (frames x channels) matrix of one window."""
+        mel = librosa.feature.melspectrogram(
+            y=samples, sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels
+        )
+        log_mel = (librosa.power_to_db(mel, ref=np.max, top_db=self.top_db) if self.top_db is not None
+                   else librosa.power_to_db(mel, ref=1.0, top_db=None))
+        coefficients = (
+            librosa.feature.mfcc(S=log_mel, n_mfcc=self.n_mfcc) if self.representation == "mfcc" else log_mel
+        )
+        if self.deltas:
+            coefficients = np.vstack([coefficients, librosa.feature.delta(coefficients, width=9, mode="nearest")])
+        return coefficients.T.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class StatsRecipe(Recipe):
+    """Mean and standard deviation over the whole trimmed speech of a :class:`MatrixRecipe`'s channels."""
+
+    kind = "stats"
+    matrix: MatrixRecipe = field(default_factory=lambda: MatrixRecipe(duration=None))
+
+    def __post_init__(self) -> None:
+        reading = (self.sample_rate, self.res_type, self.trim_db)
+        if reading != (self.matrix.sample_rate, self.matrix.res_type, self.matrix.trim_db):
+            raise ValueError("StatsRecipe's rate, resampler and trim must equal those of its matrix recipe")
+
+    @property
+    def shape(self) -> tuple[int]:
+        """Output shape per clip: 2 x the matrix's channels."""
+        return (2 * self.matrix.n_channels,)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """Mean and std over frames of the matrix of the speech."""
+        matrix = self.matrix.transform(samples)
+        return np.concatenate([matrix.mean(axis=0), matrix.std(axis=0)]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ProsodyRecipe(Recipe):
+    """Five prosodic measures of a whole clip (up to ``duration`` s), for exploring the corpus.
+
+    Median pitch (Hz, YIN) and pitch range (10th-90th percentile, semitones) over
+    active frames; energy (mean RMS level of active frames, dBFS); speech duration
+    (first to last active frame, s); and speaking rate, the statements' 7
+    syllables divided by the speech duration. A frame is active when its level is
+    above the midpoint, in dB, between the noise floor (10th percentile of the
+    non-padded frames) and the peak.
+    """
+
+    kind = "prosody"
+    offset: float = 0.0
+    duration: float | None = 6.0
+    trim_db: float | None = None
+    frame_length: int = 1024
+    hop_length: int = 256
+    syllables: int = 7
+
+    columns = ("pitch_hz", "pitch_range_st", "energy_dbfs", "speech_s", "syllables_per_s")
+
+    @property
+    def shape(self) -> tuple[int]:
+        """One value per measure in :attr:`columns`."""
+        return (len(self.columns),)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The five measures of one clip."""
+        rms = librosa.feature.rms(y=samples, frame_length=self.frame_length, hop_length=self.hop_length)[0]
+        level = 20 * np.log10(np.maximum(rms, 1e-10))
+        floor = np.percentile(level[rms > 0], 10)  # ignore the zero padding
+        active = np.flatnonzero(level > (floor + level.max()) / 2)
+        pitch = librosa.yin(samples, fmin=60, fmax=500, sr=self.sample_rate, frame_length=self.frame_length,
+                            hop_length=self.hop_length)[active[active < len(level)]]
+        low, median, high = np.percentile(pitch, [10, 50, 90])
+        speech_s = (active[-1] - active[0] + 1) * self.hop_length / self.sample_rate
+        values = [median, 12 * np.log2(high / low), level[active].mean(), speech_s, self.syllables / speech_s]
+        return np.array(values, dtype=np.float32)
+
+
+#: openSMILE feature set -> functionals per clip
+OPENSMILE_SIZES = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
+
+
+@lru_cache(maxsize=None)
+def _smile(feature_set: str):
+    """One openSMILE extractor per feature set and process (creating one costs about 0.2 s).
+
+    Raises ``RuntimeError`` if TensorFlow was imported first (see ``models/network.py``).
+    """
+    if "opensmile" not in sys.modules and "tensorflow" in sys.modules:
+        raise RuntimeError("openSMILE must be imported before TensorFlow in one process (loaded after it, its native "
+                           "library corrupts the heap): import opensmile or ser_utils.models.network first")
+    import opensmile
+
+    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+@dataclass(frozen=True)
+class OpenSmileRecipe(Recipe):
+    """openSMILE functionals of the trimmed speech: ``eGeMAPSv02`` (88) or ``ComParE_2016`` (6373).
+
+    Uses audEERING's ``opensmile`` package (research licence: free for research and
+    education, not for commercial use).
+    """
+
+    kind = "opensmile"
+    feature_set: str = "eGeMAPSv02"
+
+    def __post_init__(self) -> None:
+        if self.feature_set not in OPENSMILE_SIZES:
+            raise ValueError(f"unknown openSMILE feature set {self.feature_set!r}; choose one of {sorted(OPENSMILE_SIZES)}")
+
+    @property
+    def shape(self) -> tuple[int]:
+        """Output shape per clip: the feature set's number of functionals."""
+        return (OPENSMILE_SIZES[self.feature_set],)
+
+    def transform(self, samples: np.ndarray) -> np.ndarray:
+        """The functionals of the speech (a functional openSMILE cannot compute reads 0)."""
+        values = _smile(self.feature_set).process_signal(samples, self.sample_rate).to_numpy()[0]
+        return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+RECIPES = {"legacy": LegacyRecipe, "matrix": MatrixRecipe, "stats": StatsRecipe, "opensmile": OpenSmileRecipe,
+           "prosody": ProsodyRecipe}
+
+
+def make_recipe(kind: str, **settings) -> Recipe:
+    """Build the recipe called ``kind`` (one of :data:`RECIPES`) with ``settings``."""
+    if kind not in RECIPES:
+        raise ValueError(f"unknown feature recipe {kind!r}; choose one of {sorted(RECIPES)}")
+    if kind == "stats" and isinstance(settings.get("matrix"), dict):
+        settings["matrix"] = MatrixRecipe(**{k: v for k, v in settings["matrix"].items() if k != "kind"})
+    return RECIPES[kind](**settings)
+
+
+def recipe_from_dict(data: dict) -> Recipe:
+    """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models)."""
+    settings = {key: value for key, value in data.items() if key != "kind"}
+    return make_recipe(data["kind"], **settings)
+
+
+# --------------------------------------------------------------------------- extraction
