@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..features import Recipe
-from . import Model, ModelMismatch, _sha256, build_model, load_parts, save_parts
+from . import Model, ModelMismatch, build_model, load_parts, save_parts, sha256
 
 
 class EnsembleModel(Model):
@@ -98,7 +98,7 @@ class EnsembleModel(Model):
 
     def fingerprint(self, weights: Path) -> dict:
         """Labels, members, and a hash of the listing of the members' weight hashes."""
-        return {"labels": self.labels, "members": list(self.params["members"]), "weights_sha256": _sha256(weights)}
+        return {"labels": self.labels, "members": list(self.params["members"]), "weights_sha256": sha256(weights)}
 
     def _save_weights(self, path: Path) -> None:
         save_parts({member.name: member for member in self.members}, path.parent / "members", path)

@@ -1,0 +1,74 @@
+"""Loading a saved model folder (and the sub-models of composite models): nothing else is needed to predict."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from ..storage import read_json, write_json
+from .base import Model
+from .fingerprint import ModelMismatch, sha256
+from .registry import model_class
+
+
+def save_parts(parts: dict[str, Model], folder: Path, listing: Path) -> None:
+    """Save each sub-model of a composite model into ``folder/<name>`` and their weights' hashes into ``listing``."""
+    for name, part in parts.items():
+        part.save(folder / name)
+    write_json(listing, {name: sha256(folder / name / part.weights_file) for name, part in parts.items()})
+
+
+def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> dict[str, Model]:
+    """Load the sub-models saved by :func:`save_parts`; a changed one raises :class:`ModelMismatch`."""
+    hashes = json.loads(Path(listing).read_text())
+    parts = {}
+    for name in names:
+        part = load_model(folder / name)
+        if hashes.get(name) != sha256(folder / name / part.metadata["model_file"]):
+            raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
+        parts[name] = part
+    return parts
+
+
+def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
+    """Load a model saved by :meth:`Model.save`; nothing else is needed to predict.
+
+    ``runtime="auto"`` runs a network from its ONNX copy when ONNX Runtime is installed
+    (no TensorFlow import: a fast start); ``"native"`` loads the framework's own file.
+    """
+    run_dir = Path(run_dir)
+    metadata_path = run_dir / "metadata.json"
+    if not metadata_path.exists():
+        raise FileNotFoundError(_no_metadata(run_dir))
+    try:
+        metadata = read_json(metadata_path)
+        family = _runtime_class(metadata, runtime)
+    except (json.JSONDecodeError, KeyError, ValueError) as error:
+        raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
+    if not (run_dir / family.weights_file).is_file():
+        raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
+    try:
+        return family.load(run_dir, metadata)
+    except (KeyError, TypeError) as error:
+        raise ModelMismatch(f"{metadata_path}: unreadable model metadata ({type(error).__name__}: {error})") from None
+
+
+def _no_metadata(run_dir: Path) -> str:
+    """Why ``run_dir`` holds no saved model: a speaker-norm run (never saved, and why), or not a model folder."""
+    if run_dir.name.endswith("-speaker-norm"):
+        return (f"{run_dir}: speaker-norm models are not saved: they normalise every feature over many clips of the "
+                "speaker being tested, so they cannot answer a new speaker's single clip (and are not strictly speaker "
+                f"independent); use {run_dir.name.removesuffix('-norm')} instead")
+    return f"{run_dir}: no metadata.json (is this a trained model folder? see `make report`)"
+
+
+def _runtime_class(metadata: dict, runtime: str) -> type[Model]:
+    """The class that loads a saved model: its family's, or the ONNX runner for an exported network."""
+    if runtime not in ("auto", "native"):
+        raise ValueError(f"unknown runtime {runtime!r}; choose 'auto' or 'native'")
+    if runtime == "auto" and "onnx" in metadata.get("exports", {}) and importlib.util.find_spec("onnxruntime"):
+        from .onnx_network import OnnxNetwork
+
+        return OnnxNetwork
+    return model_class(metadata["model"])
