@@ -154,7 +154,7 @@ def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(
     recipe, paths = features.StatsRecipe(), [str(tmp_path / "a.wav")]
     key, bank = features.cache_key(paths, recipe), features.bank_dir(tmp_path, recipe)
     monkeypatch.setattr(features.projection, "project_2d", lambda *args, **kwargs: None)  # an exploration helper
-    monkeypatch.setattr(augment, "showcase", lambda *args, **kwargs: {})  # notebook 03's figure
+    monkeypatch.setattr(augment.study, "showcase", lambda *args, **kwargs: {})  # notebook 03's figure
     assert features.cache_key(paths, recipe) == key and features.bank_dir(tmp_path, recipe) == bank
 
     def trim_nothing(samples, top_db):
@@ -163,6 +163,6 @@ def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(
     monkeypatch.setattr(features.recipes, "speech_bounds", trim_nothing)  # what every recipe's trim calls
     assert features.cache_key(paths, recipe) != key and features.bank_dir(tmp_path, recipe) != bank
     monkeypatch.undo()
-    monkeypatch.setattr(augment, "mix_at_snr", lambda samples, noise, snr_db: samples)  # how noise is added
+    monkeypatch.setattr(augment.steps, "mix_at_snr", lambda samples, noise, snr_db: samples)  # how noise is added
     assert features.cache_key(paths, recipe) == key and features.bank_dir(tmp_path, recipe) != bank
     assert features.cache_key(paths, features.MatrixRecipe()) != key  # another recipe, another key

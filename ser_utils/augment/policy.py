@@ -1,0 +1,91 @@
+"""The training policy: the random chains of corrupted copies that training clips get (:class:`Augmentation`), with
+babble from other speakers of the clips a fold fits on."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import config
+from .steps import Corruption, clip_seed
+
+
+#: Clips summed into one babble noise (fewer if the pool is smaller).
+BABBLE_TALKERS = 4
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """How training clips are corrupted: ``copies`` random chains per clip, added beside the clean clip.
+
+    Each chain: reverberation in one of the training rooms (probability ``p_reverb``), noise at an
+    SNR uniform in ``snr_db`` (``p_noise``; white, pink, brown or babble of the fold's other training
+    speakers, equally likely), a telephone line (``p_telephone``) or an MP3 codec (``p_codec``), and a
+    gain uniform in ``gain_db``; a chain that drew no reverberation, noise or channel gets noise.
+    Everything but the babble's sources depends only on the clip, the copy and the seed, so the
+    copies of a clip are shared by every fold that trains on it (and by every model, via the cache).
+    """
+
+    copies: int = 1
+    seed: int = config.DEFAULT_SEED
+    snr_db: tuple[float, float] = (0.0, 30.0)
+    gain_db: tuple[float, float] = (-6.0, 6.0)
+    p_reverb: float = 0.4
+    p_noise: float = 0.7
+    p_telephone: float = 0.15
+    p_codec: float = 0.15
+    room_rt60s: tuple[float, ...] = (0.25, 0.45, 0.7, 0.9)
+    rooms_per_rt60: int = 3
+    noises: tuple[str, ...] = field(default=("white", "pink", "brown", "babble"))
+
+    def chain(self, path: str, copy: int) -> tuple[tuple, ...]:
+        """The random steps of copy ``copy`` of the clip at ``path``."""
+        rng = np.random.default_rng(list(clip_seed(self.seed, path, copy, 0)))
+        steps = []
+        if rng.random() < self.p_reverb:
+            steps.append(("reverb", float(rng.choice(self.room_rt60s)), int(rng.integers(self.rooms_per_rt60)), "train"))
+        noise = rng.random() < self.p_noise
+        channel = rng.random()
+        if noise or not (steps or channel < self.p_telephone + self.p_codec):
+            steps.append((str(rng.choice(self.noises)), round(float(rng.uniform(*self.snr_db)), 2)))
+        if channel < self.p_telephone:
+            steps.append(("telephone",))
+        elif channel < self.p_telephone + self.p_codec:
+            steps.append(("codec", round(float(rng.uniform(4, 9.5)), 1)))
+        steps.append(("gain", round(float(rng.uniform(*self.gain_db)), 2)))
+        return tuple(steps)
+
+    def corruptions(self, table, index, pool_index=None) -> list[Corruption]:
+        """Every copy of every clip at positions ``index`` of ``table``; babble from the clips at ``pool_index``
+        (default: ``index``) of other speakers than the clip's."""
+        pool = table.iloc[index if pool_index is None else pool_index][["path", "actor"]].to_numpy()
+        corruptions = []
+        for path, actor in table.iloc[index][["path", "actor"]].to_numpy():
+            for copy in range(self.copies):
+                steps = self.chain(path, copy)
+                sources = ()
+                if any(step[0] == "babble" for step in steps):
+                    sources = babble_sources(pool[pool[:, 1] != actor], salt=zlib.crc32(f"{path}:{copy}".encode()))
+                corruptions.append(Corruption(path, steps, clip_seed(self.seed, path, copy, 1), sources))
+        return corruptions
+
+
+def babble_sources(candidates: np.ndarray, salt: int, talkers: int = BABBLE_TALKERS) -> tuple[str, ...]:
+    """Paths of ``talkers`` clips among ``candidates`` ((path, actor) rows): actors take turns, one clip each turn.
+
+    Actors, and each actor's clips, are ranked by a hash of ``salt`` and their name: leaving some
+    candidates out (another fold's pool) never changes the order of the others, so a clip's
+    babble is the same in every fold whose pool holds its first choices (and its copies are cached once).
+    """
+    if not len(candidates):
+        raise ValueError("no clip of another speaker to make babble of")
+
+    def rank(value) -> int:
+        return zlib.crc32(f"{salt}:{value}".encode())
+
+    queues = [sorted(candidates[candidates[:, 1] == actor, 0], key=rank)
+              for actor in sorted(np.unique(candidates[:, 1]), key=rank)]
+    turns = [queue[depth] for depth in range(max(map(len, queues))) for queue in queues if depth < len(queue)]
+    return tuple(map(str, turns[:talkers]))
