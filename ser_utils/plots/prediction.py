@@ -1,0 +1,102 @@
+"""Figures of notebook 05: the radar chart, probability bars, windows of a long clip, the robustness study."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .style import class_colour, legend_outside, panel_grid, stamp
+
+
+def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], winner: str, title: str,
+          caption: str) -> plt.Figure:
+    """Radar chart on a fixed 0-1 scale: each gender's emotion probabilities given that gender (so both stay
+    visible however sure the gender decision is), the decided gender solid with its values printed."""
+    angles = np.linspace(0, 2 * np.pi, len(emotions), endpoint=False)
+    closed = np.append(angles, angles[0])
+    fig, ax = plt.subplots(figsize=(6.5, 6.5), subplot_kw={"projection": "polar"})
+    for gender, values in emotion_probabilities.items():
+        is_winner = gender == winner
+        total = float(values.sum())
+        given = values / total if total > 0 else values
+        ring = np.append(given, given[0])
+        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1.2, linestyle="-" if is_winner else "--",
+                label=f"{gender}: P(gender) = {total:.2f}{' (decision)' if is_winner else ''}")
+        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.08)
+        if is_winner:
+            for angle, value in zip(angles, given):
+                ax.annotate(f"{value:.2f}", (angle, value), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=9, fontweight="bold")
+    ax.set_xticks(angles, emotions)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["0.25", "0.5", "0.75", "1"], fontsize=7)
+    ax.set_title(title, pad=20)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, title="P(emotion | gender)",
+              title_fontsize=8)
+    return stamp(fig, caption)
+
+
+def probability_bars(probabilities: np.ndarray, labels: list[str], title: str, caption: str) -> plt.Figure:
+    """Horizontal bars of one clip's class probabilities (for label schemes without a radar)."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.5))
+    bars = ax.barh(labels, probabilities, color=[class_colour(label) for label in labels])
+    ax.bar_label(bars, fmt="%.2f", padding=3)
+    ax.set(title=title, xlabel="probability", ylabel="class", xlim=(0, 1.1))
+    ax.invert_yaxis()
+    return stamp(fig, caption)
+
+
+def prediction_chart(result, title: str, caption: str) -> plt.Figure:
+    """The radar chart for ``gender_emotion`` labels (the seed's figure), probability bars otherwise."""
+    if result.gender is None:
+        return probability_bars(result.probabilities, result.labels, title, caption)
+    polygons, emotions = result.emotions_by_gender()
+    return radar(polygons, emotions, result.gender[0], title, caption)
+
+
+def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[str], window_s: float,
+                    title: str, caption: str) -> plt.Figure:
+    """Class probabilities of each sliding window, plotted at the window's centre."""
+    fig, ax = plt.subplots(figsize=(12, 4))
+    centres = starts + window_s / 2
+    for i, label in enumerate(labels):
+        ax.plot(centres, probabilities[:, i], marker="o", markersize=3, linewidth=1, label=label,
+                color=class_colour(label))
+    ax.set(title=title, xlabel="window centre (s)", ylabel="probability", ylim=(0, 1))
+    legend_outside(ax, title="class")
+    return stamp(fig, caption)
+
+
+#: What the robustness panels draw: column -> (legend name, colour).
+ROBUSTNESS_MEASURES = {"uar": ("UAR", "#1f4e99"), "gender_accuracy": ("gender accuracy", "#b2182b")}
+
+
+def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[str, float],
+               axis_labels: dict[str, str] | None = None) -> plt.Figure:
+    """One panel per condition of a robustness study (:func:`~ser_utils.evaluation.robustness_summary`).
+
+    Each panel draws each measure over the condition's levels, worsening to the right, with the
+    measure's level on the clean clips (thin solid line) and its chance level (dotted).
+    ``axis_labels`` maps each condition to its x-axis label (default: the study's own).
+    """
+    from ..augment import STUDY_CONDITIONS
+
+    axis_labels = axis_labels or {name: label for name, (label, _, _) in STUDY_CONDITIONS.items()}
+    conditions = [c for c in dict.fromkeys(summary["condition"]) if c != "clean"]
+    clean = summary[summary["condition"] == "clean"].iloc[0]
+    fig, axes = panel_grid(len(conditions), (3.6, 2.7), title=title, ylabel="fraction correct", sharey=True)
+    for ax, condition in zip(axes.flat, conditions):
+        levels = summary[summary["condition"] == condition]
+        positions = np.arange(len(levels))
+        for column, (name, colour) in ROBUSTNESS_MEASURES.items():
+            if column not in levels:
+                continue
+            ax.plot(positions, levels[column], marker="o", color=colour, label=name)
+            ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.7, label=f"{name}, clean")
+            ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"{name}, chance")
+        ax.set_xticks(positions, [f"{level:g}" for level in levels["level"]] if len(levels) > 1 else ["on"])
+        ax.set(title=condition, xlabel=axis_labels[condition], ylim=(0, 1.05), xlim=(-0.5, max(len(levels), 2) - 0.5))
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return stamp(fig, caption)
