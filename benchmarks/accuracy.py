@@ -25,7 +25,7 @@ import pandas as pd
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ser_utils import augment, config, corpus, datasets, evaluation, training  # noqa: E402
-from ser_utils.models import model_class  # noqa: E402
+from ser_utils.models import ALL_PROTOCOLS, model_class  # noqa: E402
 from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
 #: Member sets compared for the ensemble (speaker protocol); the default is the registry's.
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--scheme", default=config.DEFAULT_SCHEME, choices=sorted(config.LABEL_SCHEMES))
     parser.add_argument("--folds", type=int, default=6)
     parser.add_argument("--models", nargs="+", default=list(training.accuracy_plan()), help="subset of the plan")
-    parser.add_argument("--protocols", nargs="+", default=list(training.ALL_PROTOCOLS), help="subset of the protocols")
+    parser.add_argument("--protocols", nargs="+", default=list(ALL_PROTOCOLS), help="subset of the protocols")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     parser.add_argument("--augment", action="store_true", help="train on corrupted copies of the training clips too")
     parser.add_argument("--copies", type=int, default=augment.Augmentation.copies, help="corrupted copies per clip")
@@ -122,7 +122,7 @@ def _make_args(args) -> list[str]:
     words += [f"RAVDESS_DIR={args.data_dir}"] if args.data_dir else []
     words += [f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else []
     switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.accuracy_plan()) else []
-    switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(training.ALL_PROTOCOLS) else []
+    switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(ALL_PROTOCOLS) else []
     switches += ["--augment"] if args.augment else []
     switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []
     switches += ["--robustness"] if args.robustness else []

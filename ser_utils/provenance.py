@@ -38,8 +38,35 @@ def package_versions() -> dict[str, str]:
 
 #: The package whose code :func:`code_fingerprint` follows (other packages count by their version).
 PACKAGE = __name__.rsplit(".", 1)[0]
-#: Types of module-level constants whose value counts in a fingerprint (their repr is stable between runs).
-CONSTANT_TYPES = (bool, int, float, str, tuple, frozenset, dict)
+#: Types of module-level constants whose value counts in a fingerprint (through :func:`stable_repr`).
+CONSTANT_TYPES = (bool, int, float, str, tuple, list, frozenset, set, dict)
+
+
+def stable_repr(value) -> str:
+    """``value`` as text that is the same in every process: sets sorted, dicts by key, functions and classes by
+    name, other objects by class name and attributes (never a memory address)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{stable_repr(k)}: {stable_repr(v)}" for k, v in sorted(value.items(), key=str)) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(map(stable_repr, value))) + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(map(stable_repr, value)) + ")"
+    if isinstance(value, (type, FunctionType)):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, (bool, int, float, str, bytes, type(None))):
+        return repr(value)
+    return f"{type(value).__module__}.{type(value).__qualname__}{stable_repr(getattr(value, '__dict__', {}))}"
+
+
+def versions_of(*packages: str) -> str:
+    """``name==version`` of each installed package (code outside this package counts by its version)."""
+    found = []
+    for name in packages:
+        try:
+            found.append(f"{name}=={importlib_metadata.version(name)}")
+        except importlib_metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return ", ".join(found)
 
 
 def code_fingerprint(*roots) -> str:
@@ -89,8 +116,8 @@ def _source(item) -> str:
     """The source text of a function or class."""
     try:
         return inspect.getsource(item)
-    except (OSError, TypeError):  # made at run time (a dataclass's generated methods)
-        return repr(getattr(item, "__code__", item))
+    except (OSError, TypeError):  # made at run time (a dataclass's generated methods): its name is all there is
+        return f"<no source: {item.__module__}.{item.__qualname__}>"
 
 
 def _functions(item) -> list:
@@ -131,6 +158,6 @@ def _references(item) -> tuple[list, dict[str, str]]:
             for name in names & namespace.keys():
                 value = inspect.unwrap(namespace[name]) if callable(namespace[name]) else namespace[name]  # lru_cache
                 reached += _ours_in(value)
-                if isinstance(value, CONSTANT_TYPES) and " at 0x" not in repr(value):
-                    constants[f"{module}.{name}"] = repr(value)
+                if isinstance(value, CONSTANT_TYPES):
+                    constants[f"{module}.{name}"] = stable_repr(value)
     return reached, constants

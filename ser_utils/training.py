@@ -27,21 +27,25 @@ from .protocols import PROTOCOLS, normalise_per_speaker
 from .provenance import git_commit, package_versions
 from .runs import Run, predictions_table, probability_column, run_dirs, save_run, study_table
 
-ALL_PROTOCOLS = tuple(PROTOCOLS)
+def _families(models: list[str] | None) -> dict:
+    """The registered families named in ``models`` (all if None), in registry order; an unknown name raises."""
+    unknown = sorted(set(models or ()) - set(REGISTRY))
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose among {list(REGISTRY)}")
+    return {name: family for name, family in REGISTRY.items() if models is None or name in models}
 
 
 def accuracy_plan(models: list[str] | None = None) -> dict[str, tuple[str, ...]]:
     """What ``make accuracy`` trains: every registered family (or those named in ``models``) under every protocol
     its :class:`~ser_utils.models.Family` lists."""
-    return {name: family.protocols for name, family in REGISTRY.items() if models is None or name in models}
+    return {name: family.protocols for name, family in _families(models).items()}
 
 
 def report_plan(split: str = "speaker", models: list[str] | None = None) -> dict[str, tuple[str, ...]]:
     """What ``make report`` trains: every registered family (or those named in ``models``) under the protocols its
     :class:`~ser_utils.models.Family` lists for the report (fewer for costly ones), and also under ``split``, the
     protocol of the model notebook 05 uses (``make report SPLIT=random``), so that whichever model 05 shows exists."""
-    return {name: tuple(dict.fromkeys((*family.report, split))) for name, family in REGISTRY.items()
-            if models is None or name in models}
+    return {name: tuple(dict.fromkeys((*family.report, split))) for name, family in _families(models).items()}
 
 
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
@@ -82,6 +86,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     targets = table["label"].cat.codes.to_numpy()
     plan = plan or plan_folds(table, protocol, n_folds=n_folds, seed=seed, augmentation=augmentation, study=study,
                               deliver=deliver)
+    if plan.protocol != protocol or max(len(fold.train) + len(fold.test) for fold in plan.folds) != len(table):
+        raise ValueError(f"the fold plan is for {plan.protocol} over another table; {model_name} runs {protocol}")
     augmentation = augmentation if family.augments and protocol != "speaker-norm" else None
     folds = plan.folds[:max_folds]
     delivering = deliver and protocol != "speaker-norm"
@@ -347,6 +353,8 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
         if feature_sets[name].failed:
             print(f"{name}: skipped {len(feature_sets[name].failed)} unusable file(s):",
                   *(f"{path}: {reason}" for path, reason in feature_sets[name].failed), sep="\n  ")
+    if not trained:
+        raise ValueError(f"no model of the plan {list(plan)} can learn the labels {labels}")
     feature_sets = common_clips(feature_sets)
     table = feature_sets[trained[0]].table  # the clips every model could read
     plans = {protocol: plan_folds(table, protocol, n_folds=n_folds, seed=seed, augmentation=augmentation, study=study,

@@ -149,7 +149,7 @@ def test_opensmile_works_in_a_process_that_loaded_the_networks():
 
 
 def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(monkeypatch, tmp_path):
-    from ser_utils import augment
+    from ser_utils import audio, augment
 
     recipe, paths = features.StatsRecipe(), [str(tmp_path / "a.wav")]
     key, bank = features.cache_key(paths, recipe), features.bank_dir(tmp_path, recipe)
@@ -157,12 +157,25 @@ def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(
     monkeypatch.setattr(augment.study, "showcase", lambda *args, **kwargs: {})  # notebook 03's figure
     assert features.cache_key(paths, recipe) == key and features.bank_dir(tmp_path, recipe) == bank
 
-    def trim_nothing(samples, top_db):
+    def speech_bounds(samples, top_db=30.0):  # the same name, in the same module: only its code differs
         return 0, len(samples)
 
-    monkeypatch.setattr(features.recipes, "speech_bounds", trim_nothing)  # what every recipe's trim calls
+    speech_bounds.__module__, speech_bounds.__qualname__ = audio.__name__, "speech_bounds"
+    monkeypatch.setattr(features.recipes, "speech_bounds", speech_bounds)  # what every recipe's trim calls
     assert features.cache_key(paths, recipe) != key and features.bank_dir(tmp_path, recipe) != bank
     monkeypatch.undo()
-    monkeypatch.setattr(augment.steps, "mix_at_snr", lambda samples, noise, snr_db: samples)  # how noise is added
+    monkeypatch.setitem(augment.STEPS, "pink", augment.STEPS["brown"])  # a registry entry, not a function, edited
     assert features.cache_key(paths, recipe) == key and features.bank_dir(tmp_path, recipe) != bank
-    assert features.cache_key(paths, features.MatrixRecipe()) != key  # another recipe, another key
+
+
+def test_cache_keys_are_the_same_in_every_process():
+    """Sets, registries and objects are written without memory addresses or hash order: caches hit across runs."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from ser_utils import features as f; print(*(f.cache_key(['x'], r) + f.bank_dir('/c', r).name "
+              "for r in (f.StatsRecipe(), f.MatrixRecipe(), f.OpenSmileRecipe())))")
+    keys = {subprocess.run([sys.executable, "-c", script], env=os.environ | {"PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2")}
+    assert len(keys) == 1

@@ -86,6 +86,9 @@ def test_a_registered_family_is_planned_trained_evaluated_and_predicts(toy_famil
 def test_every_registered_family_lists_known_protocols_and_reports_a_subset_of_them():
     from ser_utils.protocols import PROTOCOLS
 
+    assert models.ALL_PROTOCOLS == tuple(PROTOCOLS)
+    with pytest.raises(ValueError, match="unknown model"):
+        training.report_plan("speaker", ["svmm"])
     for name, family in models.REGISTRY.items():
         assert set(family.report) <= set(family.protocols) <= set(PROTOCOLS), name
         assert models.model_class(name).name == name

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
+from ..provenance import code_fingerprint, versions_of
 from ..storage import atomic_path
 
 
@@ -63,7 +64,8 @@ def impulse_response(room: Room, rate: int, *, cache_dir: Path | None = ROOMS_DI
     """
     cache_file = None
     if cache_dir is not None:
-        digest = hashlib.sha1(json.dumps([asdict(room), rate, rounds]).encode()).hexdigest()[:16]
+        code = code_fingerprint(impulse_response) + versions_of("pyroomacoustics", "numpy")  # and the code that tunes it
+        digest = hashlib.sha1(json.dumps([asdict(room), rate, rounds, code]).encode()).hexdigest()[:16]
         cache_file = Path(cache_dir) / f"room-{digest}.npz"
         if cache_file.exists():
             with np.load(cache_file) as cached:

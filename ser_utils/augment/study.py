@@ -49,7 +49,6 @@ def study_corruptions(table, index, conditions=tuple(STUDY_CONDITIONS), *, seed:
     return out
 
 
-
 def showcase(table, path: str, *, rate: int = 16000, seed: int = config.DEFAULT_SEED) -> dict[str, np.ndarray]:
     """The clip at ``path`` clean and under one corruption of each kind (babble from other actors of ``table``)."""
     actor = table.loc[table["path"] == path, "actor"].iloc[0]

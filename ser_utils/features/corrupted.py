@@ -15,10 +15,14 @@ from tqdm import tqdm
 
 from .. import config
 from ..audio import AudioError
-from ..provenance import code_fingerprint
+from ..provenance import code_fingerprint, versions_of
 from ..storage import atomic_path, remove_leftovers
 from .extraction import file_stamp, recipe_code
 from .recipes import Recipe
+
+
+#: Packages whose versions key the cache of corrupted clips (they corrupt them).
+CORRUPTION_PACKAGES = ("colorednoise", "pedalboard", "pyroomacoustics", "scipy")
 
 
 def corrupted_key(corruption) -> str:
@@ -34,7 +38,8 @@ def bank_dir(cache_dir: Path, recipe: Recipe) -> Path:
     from .. import augment
 
     digest = hashlib.sha256(json.dumps(recipe.to_dict(), sort_keys=True).encode())
-    digest.update((recipe_code(recipe) + code_fingerprint(augment.corrupt_file)).encode())
+    digest.update((recipe_code(recipe) + code_fingerprint(augment.corrupt_file, _extract_corrupted_chunk)
+                   + versions_of(*CORRUPTION_PACKAGES)).encode())
     return Path(cache_dir) / "corrupted" / f"{recipe.kind}-{digest.hexdigest()[:16]}"
 
 

@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import librosa
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from .. import config
 from ..audio import AudioError
-from ..provenance import code_fingerprint
+from ..provenance import code_fingerprint, versions_of
 from ..storage import atomic_path, remove_leftovers
 from .recipes import Recipe
 
@@ -37,12 +36,17 @@ class FeatureSet:
     from_cache: bool = False
 
 
+#: Packages whose versions key the feature caches (they compute the features).
+FEATURE_PACKAGES = ("librosa", "numpy", "scipy", "soxr", "opensmile")
+
+
 def recipe_code(recipe: Recipe) -> str:
     """What computes ``recipe``'s features: the code of its class, of the recipes it holds, and of everything they
-    call in this package (:func:`~ser_utils.provenance.code_fingerprint`), and librosa's version. Caches are keyed
+    call in this package (:func:`~ser_utils.provenance.code_fingerprint`), and the versions of the
+    :data:`FEATURE_PACKAGES`. Caches are keyed
     by it: editing other code (a plot, the t-SNE helper) keeps them; editing what computes the features does not."""
     held = [value for value in vars(recipe).values() if isinstance(value, Recipe)]
-    return code_fingerprint(type(recipe), *(type(value) for value in held)) + librosa.__version__
+    return code_fingerprint(_extract_chunk, type(recipe), *(type(value) for value in held)) + versions_of(*FEATURE_PACKAGES)
 
 
 def file_stamp(path: str) -> str:

@@ -308,6 +308,3 @@ def recipe_from_dict(data: dict) -> Recipe:
     """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models)."""
     settings = {key: value for key, value in data.items() if key != "kind"}
     return make_recipe(data["kind"], **settings)
-
-
-# --------------------------------------------------------------------------- extraction

@@ -16,7 +16,7 @@ and add one line to :data:`REGISTRY`: ``make report`` and ``make accuracy`` then
 from .base import Model
 from .fingerprint import ModelMismatch, check_metadata, sha256
 from .persistence import load_model, load_parts, save_parts
-from .registry import ALL_PROTOCOLS, NETWORK_PROTOCOLS, REGISTRY, Family, build_model, model_class, model_title
+from .registry import ALL_PROTOCOLS, NETWORK_PROTOCOLS, REGISTRY, Family, build_model, model_class
 
 __all__ = ["ALL_PROTOCOLS", "Family", "Model", "ModelMismatch", "NETWORK_PROTOCOLS", "REGISTRY", "build_model",
-           "check_metadata", "load_model", "load_parts", "model_class", "model_title", "save_parts", "sha256"]
+           "check_metadata", "load_model", "load_parts", "model_class", "save_parts", "sha256"]

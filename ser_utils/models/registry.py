@@ -10,7 +10,8 @@ from .. import config
 from ..features import Recipe
 from .base import Model
 
-#: Every evaluation protocol (:data:`ser_utils.protocols.PROTOCOLS`, spelled here so that planning imports nothing).
+#: Every evaluation protocol, in :data:`ser_utils.protocols.PROTOCOLS`'s order (a test keeps the two equal; spelled
+#: here so that the registry does not import scikit-learn's splitters).
 ALL_PROTOCOLS = ("speaker", "speaker-norm", "random")
 #: Networks normalise their own input, so they are not run under ``speaker-norm``.
 NETWORK_PROTOCOLS = ("speaker", "random")
@@ -57,8 +58,3 @@ def model_class(name: str) -> type[Model]:
 def build_model(name: str, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params) -> Model:
     """A new, unfitted model of the family ``name``."""
     return model_class(name)(labels, recipe, seed=seed, **params)
-
-
-def model_title(name: str) -> str:
-    """One-line description of the family ``name`` (imports its module)."""
-    return model_class(name).title

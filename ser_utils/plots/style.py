@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from .. import config
 
 
 #: Inline figures at 90 dpi: sharp on screen and in a projector, and the report stays under 4 MB.
@@ -30,7 +31,7 @@ GENDER_COLOURS = {"female": "#9ecae1", "male": "#08519c"}
 
 def class_colour(label: str):
     """The colour of a class: its emotion's hue, lighter for female and darker for male classes."""
-    gender, _, emotion = label.rpartition("_") if "_" in label else ("", "", label)
+    gender, emotion = config.split_label(label)
     if emotion not in EMOTION_HUES:
         return GENDER_COLOURS.get(label, "#7f7f7f")
     base = np.array(matplotlib.colors.to_rgb(EMOTION_HUES[emotion]))
