@@ -92,8 +92,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     folds = plan.folds[:max_folds]
     delivering = deliver and protocol != "speaker-norm"
     delivery_copies = plan.delivery_copies if augmentation and delivering else ()
-    wanted = [c for fold in folds for c in (fold.fit_copies + fold.refit_copies if augmentation else ())
-              + tuple(c for *_, c in fold.studied)] + list(delivery_copies)
+    wanted = (plan.training_copies() if augmentation else []) + plan.studied_copies()
     if wanted:
         corrupted = _recipe_bank(feature_set.recipe, wanted, corrupted, progress)
     tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
