@@ -4,6 +4,8 @@
 # Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
 #                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
 #                    AUGMENT=1 (corrupted copies per training clip; 0: clean training)
+#                    ACTORS=12 (speakers of the synthetic corpus: even, 4-24; 24 is RAVDESS's full shape)
+#                    SCHEDULER=tcp://host:8786 (a Dask scheduler: extraction runs on its workers; same results)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -19,6 +21,7 @@ KERNEL      := ser-report
 
 DATASET     ?= $(if $(RAVDESS_DIR),ravdess,synthetic)
 RAVDESS_DIR ?=
+ACTORS      ?=
 SCHEME      ?= gender_emotion5
 MODEL       ?= best
 SPLIT       ?= speaker
@@ -26,21 +29,24 @@ EPOCHS      ?= 40
 AUGMENT     ?= 1
 FOLDS       ?= 6
 SEED        ?= 42
+SCHEDULER   ?= $(SER_SCHEDULER)
 
 REPORT_DIR  := reports/$(DATASET)
 PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
-PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED) AUGMENT=$(AUGMENT)
+PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) ACTORS=$(ACTORS) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED) AUGMENT=$(AUGMENT)
 PAPERMILL   := TQDM_DISABLE=1 $(PY) -m ser_utils.run_notebook --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
-DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),)
+DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),) $(if $(ACTORS),-p SYNTHETIC_ACTORS $(ACTORS),)
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
+# Where the parallel work runs (ser_utils.engine); not a report parameter: the results are the same
+export SER_SCHEDULER := $(SCHEDULER)
 export MPLBACKEND := Agg
 # DeprecationWarnings are for library authors; tqdm's IProgress notice is about widgets the report does not use
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore:IProgress not found
 
-.PHONY: help venv data report test accuracy bench lab clean clean-all FORCE
+.PHONY: help venv data report test test-unit test-notebooks accuracy bench lab clean clean-all FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,15 +65,15 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## create or refresh the virtual environment from the lock
 
-data: $(STAMP) ## build the synthetic corpus (720 clips, offline)
-	$(PY) -m ser_utils.cli data --seed $(SEED)
+data: $(STAMP) ## build the synthetic corpus (60 clips per actor, 12 actors unless ACTORS=, offline)
+	$(PY) -m ser_utils.cli data --seed $(SEED) $(if $(ACTORS),--actors $(ACTORS),)
 
 CHECK_PARAMS = $(PY) -m ser_utils.parameters $(foreach p,$(1),'$(p)=$($(p))')
 
 # Every parameter is checked before any work (a bad value stops here: nothing runs, nothing is deleted).
 # The file is rewritten only when a parameter changes, so stages re-run exactly when they are stale.
 $(PARAMS): FORCE | $(STAMP)
-	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME MODEL SPLIT EPOCHS FOLDS SEED AUGMENT)
+	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR ACTORS SCHEME MODEL SPLIT EPOCHS FOLDS SEED AUGMENT SCHEDULER)
 	@mkdir -p $(@D)
 	@echo '$(PARAMS_TEXT)' | cmp -s - $@ || echo '$(PARAMS_TEXT)' > $@
 
@@ -118,16 +124,35 @@ $(REPORT_DIR)/report.html: $(NOTEBOOKS_RUN)
 report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<dataset>/report.html (+ a code-hidden version)
 	@echo ">> open $(REPORT_DIR)/report.html (presentation: $(REPORT_DIR)/report-presentation.html)"
 
-# nbval runs the notebooks with their default parameters in a scratch output folder
-# (SER_OUTPUT_DIR), so it never overwrites the models and reports of `make report`.
-test: $(STAMP) ## unit tests, then nbval over the notebooks
-	$(PY) -m pytest tests
+# `make test` runs the unit tests and nbval side by side (each one's output printed whole when it ends), after
+# numba has compiled librosa's kernels once: processes compiling them at once can leave a cache that crashes.
+# nbval executes every notebook, with parameters small enough for minutes (4 synthetic actors, 2 folds, a few
+# epochs) injected by papermill exactly as `make report` injects its own, in a scratch output folder
+# (SER_OUTPUT_DIR) so that it never touches the models and reports of `make report`. The cells marked
+# NBVAL_CHECK_OUTPUT are compared with the outputs committed for these parameters.
+NOTEBOOK_NAMES := 01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction
+TEST_PARAMS_01 := -p SYNTHETIC_ACTORS 4 -p DATA_DIR "$$scratch/corpus"
+TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 3 -p SEED_CNN_EPOCHS 2
+TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
+test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
+
+test: $(STAMP) ## unit tests and nbval over every notebook (small parameters), side by side
+	@$(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()'
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks UNIT_WORKERS=0
+
+UNIT_WORKERS ?= 2
+test-unit: $(STAMP) ## the unit tests only (tests/, on both cores)
+	$(PY) -m pytest -n $(UNIT_WORKERS) tests
+
+test-notebooks: $(STAMP) ## nbval over every notebook only
 	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	$(foreach n,$(NOTEBOOK_NAMES),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
+		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 \
-		-p no:cacheprovider notebooks
+		-p no:cacheprovider $(foreach n,$(NOTEBOOK_NAMES),"$$scratch/$(n).ipynb")
 
 accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
-	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED)
+	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED SCHEDULER)
 	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
 		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),) $(ACCURACY_ARGS)
 

@@ -1,6 +1,6 @@
 """The ``ser`` command: build the corpus, predict files, assemble the report.
 
-    ser data [--out DIR] [--seed N]
+    ser data [--out DIR] [--seed N] [--actors N]
     ser predict FILE_OR_DIR... [--model DIR] [--csv FILE|-] [--json [FILE|-]] [--radar PNG|SVG|PDF|JPG] [--force]
     ser report [--dataset NAME]
 """
@@ -56,8 +56,8 @@ def _data(args) -> int:
     from .synth import build_synthetic_corpus
 
     try:
-        path = build_synthetic_corpus(args.out, seed=args.seed)
-    except OSError as error:
+        path = build_synthetic_corpus(args.out, seed=args.seed, n_actors=args.actors)
+    except (OSError, ValueError) as error:
         return _refuse(_reason(args.out, error))
     print(f"synthetic corpus ready in {path}")
     return 0
@@ -348,6 +348,8 @@ def parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="build the synthetic corpus (offline)")
     data.add_argument("--out", default=config.SYNTHETIC_DIR, type=Path)
     data.add_argument("--seed", default=config.DEFAULT_SEED, type=int)
+    data.add_argument("--actors", default=config.SYNTHETIC_ACTORS, type=int,
+                      help="speakers, an even number from %d to %d (default %%(default)s)" % config.SYNTHETIC_ACTORS_RANGE)
     data.set_defaults(run=_data)
     predict = commands.add_parser("predict", help="predict emotion and gender of audio files and folders")
     predict.add_argument("files", nargs="+", type=Path,

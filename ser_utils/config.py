@@ -40,9 +40,11 @@ STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the doo
 #: RAVDESS's actor numbers, 01-24 (odd = male, even = female): every actor in this range is read, however many
 #: the folder holds. Not to be confused with the size of the synthetic corpus below.
 RAVDESS_ACTORS = range(1, 25)
-#: Speakers of the synthetic corpus: as many as the real development sample, 6 female + 6 male (it keeps
+#: Speakers of the synthetic corpus by default: as many as the real development sample, 6 female + 6 male (it keeps
 #: `make report` within its time budget); it says nothing about which RAVDESS actors are accepted.
 SYNTHETIC_ACTORS = 12
+#: Sizes the synthetic corpus can be built at (``make report ACTORS=24``: RAVDESS's full shape; 4: ``make test``).
+SYNTHETIC_ACTORS_RANGE = (4, len(RAVDESS_ACTORS))
 
 # The five emotions the seed project keeps; neutral, disgust and surprised are dropped.
 SEED_EMOTIONS = ("angry", "calm", "fearful", "happy", "sad")

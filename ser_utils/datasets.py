@@ -69,15 +69,16 @@ class Dataset:
 
 
 def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None, *, seed: int = config.DEFAULT_SEED,
-                    download: bool = True) -> Dataset:
+                    n_actors: int = config.SYNTHETIC_ACTORS, download: bool = True) -> Dataset:
     """Return the corpus called ``name`` (``synthetic`` or ``ravdess``), building or fetching it if needed.
 
-    ``synthetic`` is built offline when missing. ``ravdess`` uses ``data_dir`` when
+    ``synthetic`` is built offline with ``n_actors`` speakers when missing (in ``data_dir`` if given). ``ravdess`` uses ``data_dir`` when
     given, else ``data/raw/ravdess``, downloading it there if ``download`` is true.
     """
     if name == "synthetic":
         path = Path(data_dir) if data_dir else config.SYNTHETIC_DIR
-        return Dataset("synthetic", synth.build_synthetic_corpus(path, seed=seed), synthetic=True)
+        return Dataset("synthetic", synth.build_synthetic_corpus(path, seed=seed, n_actors=n_actors),
+                       synthetic=True)
     if name == "ravdess":
         if data_dir:
             path = Path(data_dir).expanduser()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import config
+from . import config, engine
 
 #: Protocols whose models ``make report`` saves for notebook 05 (``speaker-norm`` models are never saved: they need
 #: several clips of a new speaker before they can judge one).
@@ -60,11 +60,13 @@ def problems(values: dict[str, str]) -> list[str]:
         "EPOCHS": lambda v: _integer("EPOCHS", v, EPOCHS_RANGE, "the CNN's maximum epochs"),
         "AUGMENT": lambda v: _integer("AUGMENT", v, AUGMENT_RANGE, "corrupted copies per training clip"),
         "SEED": lambda v: _integer("SEED", v, SEED_RANGE, "the seed"),
+        "SCHEDULER": _check_scheduler,
     }
     for name, check in checks.items():
         if name in values:
             found.append(check(values[name]))
     found.append(_check_corpus(values))
+    found.append(_check_actors(values))
     if "MODEL" in values and values.get("SCHEME") in config.LABEL_SCHEMES:
         models = ["best", *report_models(values["SCHEME"])]
         found.append(_choice("MODEL", values["MODEL"], models, f"the model shown in 04/05 (under SCHEME="
@@ -81,6 +83,26 @@ def _check_corpus(values: dict[str, str]) -> str | None:
         return f"RAVDESS_DIR={folder} is given with DATASET={values['DATASET']}: use DATASET=ravdess (or leave it out)"
     if not Path(folder).is_dir():  # as the Makefile passes it on: a literal ~ is not expanded there
         return f"RAVDESS_DIR={folder}: no such folder (give the folder holding Actor_01 ... Actor_24)"
+    return None
+
+
+def _check_scheduler(address: str) -> str | None:
+    """Why ``address`` (empty: this machine's cores) cannot name a Dask scheduler, or None."""
+    problem = address and engine.address_problem(address)
+    return f"SCHEDULER={problem}" if problem else None
+
+
+def _check_actors(values: dict[str, str]) -> str | None:
+    """Why ``ACTORS`` (the synthetic corpus's size; empty: its default) cannot be used, or None."""
+    actors = values.get("ACTORS", "")
+    if not actors:
+        return None
+    if values.get("DATASET", "synthetic") != "synthetic":
+        return f"ACTORS={actors} sizes the synthetic corpus; RAVDESS brings its own actors (leave ACTORS out)"
+    low, high = config.SYNTHETIC_ACTORS_RANGE
+    if not actors.isdigit() or int(actors) % 2 or not low <= int(actors) <= high:
+        return (f"ACTORS={actors!r}: the synthetic corpus's speakers must be an even number (as many men as women) "
+                f"from {low} to {high}")
     return None
 
 

@@ -128,13 +128,14 @@ class ESpeak:
         return np.concatenate(self._chunks).astype(np.float32) / 32768.0
 
 
-def speaker_voices(seed: int = config.DEFAULT_SEED) -> list[Voice]:
-    """Return the :data:`~ser_utils.config.SYNTHETIC_ACTORS` speakers' voices, deterministic for ``seed``."""
+def speaker_voices(seed: int = config.DEFAULT_SEED, n_actors: int = config.SYNTHETIC_ACTORS) -> list[Voice]:
+    """Return the voices of actors 1 to ``n_actors``, deterministic for ``seed`` (actor k's voice is the same
+    whatever ``n_actors``: a 24-actor corpus holds the 12-actor one)."""
     rng = np.random.default_rng([seed, 0])
     male_variants = itertools.cycle(f"m{i}" for i in rng.permutation(np.arange(1, 8)))
     female_variants = itertools.cycle(f"f{i}" for i in rng.permutation(np.arange(1, 6)))
     voices = []
-    for actor in range(1, config.SYNTHETIC_ACTORS + 1):
+    for actor in range(1, n_actors + 1):
         male = actor % 2 == 1
         voices.append(Voice(
             actor=actor,
@@ -279,41 +280,44 @@ def render_actors(voices: list[Voice], out_dir: Path, seed: int, *, n_jobs: int 
             yield future.result()
 
 
-def manifest(seed: int) -> dict:
+def manifest(seed: int, n_actors: int = config.SYNTHETIC_ACTORS) -> dict:
     """What identifies a built corpus: if any of it changes, the corpus is rebuilt."""
     return {
         "synthetic": True,
         "description": "SYNTHETIC speech (eSpeak NG) in RAVDESS's design and naming; not real emotional speech",
         "generator_version": GENERATOR_VERSION,
         "seed": seed,
-        "n_actors": config.SYNTHETIC_ACTORS,
-        "n_files": config.SYNTHETIC_ACTORS * len(design()),
+        "n_actors": n_actors,
+        "n_files": n_actors * len(design()),
         "emotion_prosody": {name: asdict(p) for name, p in EMOTION_PROSODY.items()},
     }
 
 
-def is_built(out_dir: str | Path, seed: int = config.DEFAULT_SEED) -> bool:
-    """True if ``out_dir`` holds a complete corpus built with this generator and ``seed``."""
+def is_built(out_dir: str | Path, seed: int = config.DEFAULT_SEED, n_actors: int = config.SYNTHETIC_ACTORS) -> bool:
+    """True if ``out_dir`` holds a complete corpus of ``n_actors`` built with this generator and ``seed``."""
     manifest_path = Path(out_dir) / MANIFEST_NAME
     if not manifest_path.exists():
         return False
-    expected = manifest(seed)
+    expected = manifest(seed, n_actors)
     recorded = read_json(manifest_path)
-    if any(recorded.get(key) != expected[key] for key in ("generator_version", "seed", "n_files")):
+    if any(recorded.get(key) != expected[key] for key in ("generator_version", "seed", "n_actors", "n_files")):
         return False
     return len(list(Path(out_dir).glob("Actor_*/*.wav"))) == expected["n_files"]
 
 
 def build_synthetic_corpus(
-    out_dir: str | Path = config.SYNTHETIC_DIR, *, seed: int = config.DEFAULT_SEED, n_jobs: int = -1, force: bool = False
+    out_dir: str | Path = config.SYNTHETIC_DIR, *, seed: int = config.DEFAULT_SEED,
+    n_actors: int = config.SYNTHETIC_ACTORS, n_jobs: int = -1, force: bool = False,
 ) -> Path:
-    """Build the 720-clip synthetic corpus in ``out_dir`` (skipped if already built for ``seed``).
+    """Build the synthetic corpus of ``n_actors`` (60 clips each; 12 by default, 24 for RAVDESS's full size) in
+    ``out_dir``, skipped if already built for ``seed`` and that size.
 
     The manifest ``corpus.json`` is written last, so an interrupted build is redone; actor folders
     of an earlier build of this generator (another size or seed) are removed first.
     """
     out_dir = Path(out_dir)
-    if is_built(out_dir, seed) and not force:
+    check_actor_count(n_actors)
+    if is_built(out_dir, seed, n_actors) and not force:
         return out_dir
     refuse_foreign_files(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -321,12 +325,21 @@ def build_synthetic_corpus(
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     for stale in out_dir.glob("Actor_*"):
         shutil.rmtree(stale)
-    voices = speaker_voices(seed)
+    voices = speaker_voices(seed, n_actors)
     written = render_actors(voices, out_dir, seed, n_jobs=n_jobs)
     total = sum(tqdm(written, total=len(voices), desc="synthesising actors", unit="actor"))
-    record = manifest(seed) | {"sample_rate": ESpeak.shared().sample_rate, "files_written": total}
+    record = manifest(seed, n_actors) | {"sample_rate": ESpeak.shared().sample_rate, "files_written": total}
     write_json(out_dir / MANIFEST_NAME, record)
     return out_dir
+
+
+def check_actor_count(n_actors: int) -> None:
+    """Raise a ``ValueError`` unless ``n_actors`` is a size the corpus can have: an even number (as many men as
+    women) from :data:`~ser_utils.config.SYNTHETIC_ACTORS_RANGE`, within RAVDESS's 24 actor numbers."""
+    low, high = config.SYNTHETIC_ACTORS_RANGE
+    if isinstance(n_actors, bool) or not isinstance(n_actors, int) or n_actors % 2 or not low <= n_actors <= high:
+        raise ValueError(f"{n_actors!r} actors: the synthetic corpus has an even number of actors (as many men as "
+                         f"women) from {low} to {high}")
 
 
 #: Written before a build starts, so that an interrupted build is known to be this project's.

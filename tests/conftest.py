@@ -12,6 +12,7 @@ import soundfile as sf
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.pop("SER_SCHEDULER", None)  # tests run on this machine's cores unless one starts a cluster itself
 
 from ser_utils import corpus, features, synth  # noqa: E402
 

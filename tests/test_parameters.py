@@ -24,6 +24,7 @@ DOCUMENTED = {
     "FOLDS": ["2", "6", "12"],
     "AUGMENT": ["0", "1", "2"],
     "SEED": ["0", "42"],
+    "ACTORS": ["", "4", "12", "24"],
 }
 
 
@@ -44,10 +45,17 @@ def test_every_documented_value_is_accepted(name, value):
     ("AUGMENT", "-1", "from 0 to 10"),
     ("SEED", "-3", "from 0 to"),
     ("RAVDESS_DIR", "/no/such/folder", "no such folder"),
+    ("ACTORS", "12", "RAVDESS brings its own actors"),
 ])
 def test_bad_values_are_refused_naming_the_valid_ones(name, value, message):
     found = parameters.problems({"DATASET": "ravdess", "SCHEME": config.DEFAULT_SCHEME, name: value})
     assert len(found) == 1 and found[0].startswith(f"{name}=") and message in found[0]
+
+
+@pytest.mark.parametrize("value", ["2", "5", "26", "twelve", "-4"])
+def test_a_synthetic_corpus_size_it_cannot_have_is_refused(value):
+    found = parameters.problems({"DATASET": "synthetic", "ACTORS": value})
+    assert len(found) == 1 and "even number (as many men as women) from 4 to 24" in found[0]
 
 
 def test_a_factorised_model_is_refused_under_a_scheme_without_gender():
@@ -113,17 +121,30 @@ def test_every_scheme_and_split_goes_through_training_evaluation_and_prediction(
 
 
 def test_every_parameter_the_makefile_passes_is_one_the_notebook_declares():
-    """papermill must parse each notebook's parameters cell and find there every `-p NAME` the Makefile passes."""
+    """papermill must parse each notebook's parameters cell and find there every `-p NAME` the Makefile passes,
+    to `make report` and to nbval in `make test`."""
     from papermill.inspection import inspect_notebook
 
     makefile = (ROOT / "Makefile").read_text()
     everywhere = re.findall(r"-p (\w+)", re.search(r"^PAPERMILL\s*:=.*$", makefile, re.M).group(0))
+    data_dir = re.findall(r"-p (\w+)", re.search(r"^DATA_DIR_P\s*:=.*$", makefile, re.M).group(0))
     calls = re.findall(r"\$\(call execute,(\w+),([^\n]*)\)", makefile)
-    assert len(calls) == 5
+    assert len(calls) == 5 and data_dir == ["DATA_DIR", "SYNTHETIC_ACTORS"]
     for notebook, arguments in calls:
         declared = inspect_notebook(str(ROOT / "notebooks" / f"{notebook}.ipynb"))
-        passed = everywhere + re.findall(r"-p (\w+)", arguments)
+        passed = everywhere + re.findall(r"-p (\w+)", arguments) + (data_dir if "DATA_DIR_P" in arguments else [])
+        for_tests = re.search(rf"^TEST_PARAMS_{notebook[:2]}\s*:=(.*)$", makefile, re.M)
+        passed += re.findall(r"-p (\w+)", for_tests.group(1)) if for_tests else []
         assert set(passed) <= set(declared), (notebook, set(passed) - set(declared))
         cells = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4).cells
         source = "".join(cell.source for cell in cells if "parameters" in cell.metadata.get("tags", []))
         assert set(re.findall(r"^([A-Z_]+) =", source, re.M)) == set(declared), notebook  # every line parsed
+
+
+def test_notebooks_are_committed_without_outputs_except_the_cells_nbval_compares():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                checked = cell.source.startswith("# NBVAL_CHECK_OUTPUT")
+                assert bool(cell.outputs) == checked, (path.name, cell.source[:60])
+                assert cell.execution_count is None or checked, (path.name, cell.source[:60])

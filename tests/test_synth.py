@@ -62,16 +62,29 @@ def test_mini_corpus_layout_timing_and_labels(mini_corpus):
     assert not rejected and sorted(table["actor"].unique()) == [1, 2, 3, 4]
 
 
-def test_build_writes_manifest_last_and_is_marked_synthetic(tmp_path, monkeypatch):
-    all_voices = synth.speaker_voices
-    monkeypatch.setattr(config, "SYNTHETIC_ACTORS", 2)
-    monkeypatch.setattr(synth, "speaker_voices", lambda seed: all_voices(seed)[:2])
-    assert not synth.is_built(tmp_path, seed=9)
-    synth.build_synthetic_corpus(tmp_path, seed=9, n_jobs=1)
-    assert synth.is_built(tmp_path, seed=9) and synth.is_synthetic(tmp_path)
-    assert not synth.is_built(tmp_path, seed=10)
+def test_build_writes_manifest_last_and_is_marked_synthetic(tmp_path):
+    assert not synth.is_built(tmp_path, seed=9, n_actors=4)
+    synth.build_synthetic_corpus(tmp_path, seed=9, n_actors=4)
+    assert synth.is_built(tmp_path, seed=9, n_actors=4) and synth.is_synthetic(tmp_path)
+    assert len(list(tmp_path.glob("Actor_*/*.wav"))) == 4 * len(synth.design())
+    assert not synth.is_built(tmp_path, seed=10, n_actors=4)
+    assert not synth.is_built(tmp_path, seed=9, n_actors=6)  # another size is built again
     next(tmp_path.glob("Actor_*/*.wav")).unlink()
-    assert not synth.is_built(tmp_path, seed=9)
+    assert not synth.is_built(tmp_path, seed=9, n_actors=4)
+
+
+def test_a_larger_corpus_keeps_the_smaller_ones_voices_and_has_as_many_men_as_women():
+    full = synth.speaker_voices(seed=5, n_actors=24)
+    assert full[:12] == synth.speaker_voices(seed=5, n_actors=12)
+    assert [voice.actor for voice in full] == list(config.RAVDESS_ACTORS)
+    assert sum(voice.actor % 2 for voice in full) == 12
+
+
+@pytest.mark.parametrize("n_actors", [2, 5, 26, 0, True])
+def test_a_corpus_size_it_cannot_have_is_refused_before_anything_is_written(tmp_path, n_actors):
+    with pytest.raises(ValueError, match="even number of actors .* from 4 to 24"):
+        synth.build_synthetic_corpus(tmp_path / "corpus", n_actors=n_actors)
+    assert not (tmp_path / "corpus").exists()
 
 
 def test_synthesis_never_writes_over_real_recordings(tmp_path):

@@ -12,11 +12,11 @@
 """
 
 from .corrupted import bank_dir, corrupted_features, corrupted_key
-from .extraction import FeatureSet, cache_key, extract_features, file_stamp, read_cache, recipe_code
+from .extraction import FeatureSet, cache_key, compile_kernels, extract_features, file_stamp, read_cache, recipe_code
 from .projection import project_2d
 from .recipes import (OPENSMILE_SIZES, RECIPES, LegacyRecipe, MatrixRecipe, OpenSmileRecipe, ProsodyRecipe, Recipe,
                       StatsRecipe, make_recipe, recipe_from_dict, window_starts)
 
 __all__ = ["FeatureSet", "LegacyRecipe", "MatrixRecipe", "OPENSMILE_SIZES", "OpenSmileRecipe", "ProsodyRecipe", "RECIPES",
-           "Recipe", "StatsRecipe", "bank_dir", "cache_key", "corrupted_features", "corrupted_key", "extract_features",
+           "Recipe", "StatsRecipe", "bank_dir", "cache_key", "compile_kernels", "corrupted_features", "corrupted_key", "extract_features",
            "file_stamp", "make_recipe", "project_2d", "read_cache", "recipe_code", "recipe_from_dict", "window_starts"]

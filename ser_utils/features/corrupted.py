@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from .. import config
 from ..audio import AudioError
+from ..engine import parallel_map
 from ..provenance import code_fingerprint, versions_of
 from ..storage import atomic_path, remove_leftovers
 from .extraction import file_stamp, recipe_code
@@ -106,10 +106,10 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
     if missing:
         _prepare_rooms([keyed[key] for key in missing], recipes[0].sample_rate, n_jobs)
         chunks = [list(chunk) for chunk in np.array_split(np.array(missing, dtype=object), max(1, min(len(missing), 64)))]
-        jobs = (delayed(_extract_corrupted_chunk)([keyed[key] for key in chunk], recipes) for chunk in chunks)
         bar = tqdm(total=len(missing), desc="corrupted copies", unit="clip", disable=not config.show_progress(progress))
         new: list = []
-        for chunk_result in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        for chunk_result in parallel_map(_extract_corrupted_chunk, [[keyed[key] for key in chunk] for chunk in chunks],
+                                         recipes, n_jobs=n_jobs):
             new.extend(chunk_result)
             bar.update(len(chunk_result))
         bar.close()
@@ -127,8 +127,13 @@ def corrupted_features(corruptions: list, recipes: list[Recipe], *, cache_dir: s
 
 def _prepare_rooms(corruptions: list, rate: int, n_jobs: int) -> None:
     """Simulate (and cache) every room the corruptions reverberate in, in parallel, before the workers need them."""
+    rooms = {tuple(step[1:]) for corruption in corruptions for step in corruption.steps if step[0] == "reverb"}
+    list(parallel_map(_simulate_room, sorted(rooms), rate, n_jobs=n_jobs))
+
+
+def _simulate_room(room: tuple, rate: int) -> None:
+    """Simulate (and cache) the room ``(rt60, index, purpose)``'s impulse response at ``rate``."""
     from .. import augment
 
-    rooms = {tuple(step[1:]) for corruption in corruptions for step in corruption.steps if step[0] == "reverb"}
-    Parallel(n_jobs=n_jobs)(delayed(augment.impulse_response)(augment.make_room(float(rt60), int(index), purpose), rate)
-                            for rt60, index, purpose in sorted(rooms))
+    rt60, index, purpose = room
+    augment.impulse_response(augment.make_room(float(rt60), int(index), purpose), rate)

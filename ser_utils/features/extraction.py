@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from .. import config
 from ..audio import AudioError
+from ..engine import parallel_map
 from ..provenance import code_fingerprint, versions_of
 from ..storage import atomic_path, remove_leftovers
 from .recipes import Recipe
@@ -81,6 +81,29 @@ def _extract_chunk(paths: list[str], recipe: Recipe) -> list[np.ndarray | str]:
     return results
 
 
+def compile_kernels() -> None:
+    """Compute every librosa-based recipe once, in this process, on a second of generated sound.
+
+    numba compiles librosa's kernels on first use and caches them in the environment. Processes that compiled the
+    same kernels at once on a fresh environment left a cache that crashed later ones (segfault in ``librosa.yin``),
+    so ``make test`` calls this before its test processes start side by side.
+    """
+    import tempfile
+
+    import soundfile as sf
+
+    from .recipes import LegacyRecipe, MatrixRecipe, ProsodyRecipe, StatsRecipe
+
+    rate = 22050
+    seconds = np.arange(rate) / rate
+    sound = (0.3 * np.sin(2 * np.pi * 180 * seconds) * (1 + np.sin(2 * np.pi * 3 * seconds))).astype(np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tone.wav"
+        sf.write(path, sound, rate)
+        for recipe in (LegacyRecipe(), MatrixRecipe(), StatsRecipe(), ProsodyRecipe()):
+            recipe.from_file(path)
+
+
 def _extract_all(paths: list[str], recipe: Recipe, n_jobs: int, progress: bool) -> list:
     """Run :func:`_extract_chunk` over the paths in parallel chunks, with a progress bar.
 
@@ -92,8 +115,7 @@ def _extract_all(paths: list[str], recipe: Recipe, n_jobs: int, progress: bool) 
     collected = _extract_chunk(paths[:1], recipe)
     n_chunks = max(1, min(len(paths) - 1, 48))
     chunks = [list(chunk) for chunk in np.array_split(np.array(paths[1:], dtype=object), n_chunks) if len(chunk)]
-    jobs = (delayed(_extract_chunk)(chunk, recipe) for chunk in chunks)
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    results = parallel_map(_extract_chunk, chunks, recipe, n_jobs=n_jobs)
     bar = tqdm(total=len(paths), initial=len(collected), desc=f"{recipe.kind} features", unit="file",
                disable=not config.show_progress(progress))
     for chunk_result in results:

@@ -1,0 +1,67 @@
+"""Where the parallel work runs: this machine's cores, or the workers of a Dask cluster.
+
+Feature extraction, the features of corrupted copies and the simulated rooms run through joblib. By default joblib
+spreads them over this machine's cores. Given the address of a running Dask scheduler (``make report
+SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls run on that cluster's
+workers through joblib's Dask backend, with identical results: each file's features depend on that file alone.
+Workers need this project installed (``pip install -e .`` in the same environment) and the corpus and the project
+folder at the same paths (a shared file system).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from joblib import Parallel, delayed, parallel_config
+
+#: The environment variable naming a Dask scheduler; empty or unset: this machine's cores.
+SCHEDULER_VARIABLE = "SER_SCHEDULER"
+#: What a scheduler address looks like: a protocol Dask speaks, a host and a port (``tcp://10.0.0.5:8786``).
+ADDRESS_PATTERN = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d+)?")
+#: Seconds to wait for the scheduler before saying that none answers.
+CONNECT_TIMEOUT_S = 10
+
+
+class EngineUnavailable(RuntimeError):
+    """The scheduler named could not be reached."""
+
+
+def scheduler_address() -> str | None:
+    """The Dask scheduler named by :data:`SCHEDULER_VARIABLE`, or None (this machine's cores)."""
+    return os.environ.get(SCHEDULER_VARIABLE, "").strip() or None
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not a scheduler address, or None."""
+    if ADDRESS_PATTERN.fullmatch(address):
+        return None
+    return f"{address!r} is not a Dask scheduler address (like tcp://host:8786)"
+
+
+def parallel_map(function: Callable, items: Iterable, *args, n_jobs: int = -1) -> Iterator:
+    """``function(item, *args)`` for each item, computed in parallel: on this machine's cores (``n_jobs``), or on
+    the Dask cluster named by :data:`SCHEDULER_VARIABLE` (every worker). Results are yielded in the items' order."""
+    jobs = (delayed(function)(item, *args) for item in items)
+    address = scheduler_address()
+    if address is None:
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        return
+    with _dask_client(address), parallel_config(backend="dask"):
+        yield from Parallel(return_as="generator")(jobs)
+
+
+def _dask_client(address: str):
+    """A client of the scheduler at ``address`` (a context manager); :class:`EngineUnavailable` if none answers."""
+    problem = address_problem(address)
+    if problem:
+        raise EngineUnavailable(f"{SCHEDULER_VARIABLE}: {problem}")
+    from dask.distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as error:
+        raise EngineUnavailable(f"{SCHEDULER_VARIABLE}={address}: no Dask scheduler answers there ({error}); start one "
+                                f"(`dask scheduler`, then `dask worker {address}` on each machine) or unset "
+                                f"{SCHEDULER_VARIABLE} to use this machine's cores") from error

@@ -1,0 +1,59 @@
+"""Parallel work on a Dask cluster (SER_SCHEDULER) gives what this machine's cores give, and runs on its workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dask.distributed import Client, LocalCluster, get_task_stream
+
+from ser_utils import augment, engine, features, parameters
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask cluster of two worker processes on this machine, started by the test itself."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local_cluster:
+        yield local_cluster
+
+
+def tasks_run_on(cluster, work):
+    """(what ``work()`` returns, the names of the tasks the cluster's workers ran meanwhile)."""
+    with Client(cluster.scheduler_address) as client, get_task_stream(client) as stream:
+        result = work()
+    return result, {task["key"][0] if isinstance(task["key"], tuple) else task["key"] for task in stream.data}
+
+
+def test_features_made_on_a_dask_cluster_equal_the_local_ones(mini_table, cluster, monkeypatch, tmp_path):
+    table = mini_table.head(30)
+    copies = augment.Augmentation(copies=1, p_reverb=1.0, noises=("white", "pink"), seed=3).corruptions(table, np.arange(6))
+    recipes = [features.StatsRecipe(), features.OpenSmileRecipe("eGeMAPSv02")]
+
+    def extract(cache: str):
+        clean = [features.extract_features(table, recipe, cache_dir=tmp_path / cache, progress=False).features
+                 for recipe in recipes]
+        corrupted = features.corrupted_features(copies, [recipes[0]], cache_dir=tmp_path / cache, progress=False)
+        return clean, corrupted[recipes[0]]
+
+    local_clean, local_corrupted = extract("local")
+    monkeypatch.setenv(engine.SCHEDULER_VARIABLE, cluster.scheduler_address)
+    (remote_clean, remote_corrupted), tasks = tasks_run_on(cluster, lambda: extract("remote"))
+    assert any("_extract_chunk" in name for name in tasks) and any("corrupted" in name for name in tasks), tasks
+    for local, remote in zip(local_clean, remote_clean):
+        np.testing.assert_array_equal(local, remote)
+    assert local_corrupted.keys() == remote_corrupted.keys()
+    for key, value in local_corrupted.items():
+        np.testing.assert_array_equal(value, remote_corrupted[key])
+
+
+def test_an_unreachable_scheduler_is_named_with_what_to_do(monkeypatch, mini_table):
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setenv(engine.SCHEDULER_VARIABLE, "tcp://127.0.0.1:9")
+    with pytest.raises(engine.EngineUnavailable, match=r"tcp://127.0.0.1:9: no Dask scheduler answers.*unset"):
+        features.extract_features(mini_table.head(3), features.StatsRecipe(), cache_dir=None, progress=False)
+
+
+@pytest.mark.parametrize("address,ok", [("tcp://10.0.0.5:8786", True), ("tls://scheduler.lab:8786", True),
+                                        ("10.0.0.5:8786", False), ("http://host:8786", False), ("tcp://", False)])
+def test_make_checks_the_scheduler_address(address, ok):
+    found = parameters.problems({"SCHEDULER": address})
+    assert (found == []) == ok and all("SCHEDULER=" in problem and "tcp://host:8786" in problem for problem in found)
