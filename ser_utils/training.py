@@ -22,6 +22,7 @@ from .augment import Augmentation
 from .calibration import fit_temperature, with_temperature
 from .features import FeatureSet, corrupted_features, corrupted_key, extract_features
 from .models import REGISTRY, ModelMismatch, build_model, model_class
+from .engine import parallel_map
 from .folds import FoldPlan, plan_folds
 from .protocols import PROTOCOLS, normalise_per_speaker
 from .provenance import git_commit, package_versions
@@ -51,7 +52,7 @@ def report_plan(split: str = "speaker", models: list[str] | None = None) -> dict
 def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "speaker", *, n_folds: int = 6,
                    max_folds: int | None = None, params: dict | None = None, seed: int = config.DEFAULT_SEED,
                    augmentation: Augmentation | None = None, study: tuple[str, ...] = (), corrupted: dict | None = None,
-                   deliver: bool = True, plan: FoldPlan | None = None, progress: bool = True) -> Run:
+                   deliver: bool = True, plan: FoldPlan | None = None, progress: bool = True, n_jobs: int = -1) -> Run:
     """Train and test ``model_name`` on each fold of ``protocol`` (the first ``max_folds`` only, if given).
 
     Each fold holds out validation actors from its training actors (:func:`~ser_utils.protocols.validation_split`).
@@ -73,7 +74,8 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     :attr:`~ser_utils.runs.Run.robustness`). ``corrupted`` holds
     features of corrupted clips extracted beforehand (:func:`~ser_utils.features.corrupted_features`).
     The folds, validation actors and copies come from ``plan`` (made with the same ``augmentation``
-    and ``study``: :func:`~ser_utils.folds.plan_folds`), made here if not given.
+    and ``study``: :func:`~ser_utils.folds.plan_folds`), made here if not given. The folds are fitted side by side,
+    ``n_jobs`` at a time (all cores: -1), or on a Dask cluster's workers (:mod:`ser_utils.engine`).
     """
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
@@ -96,36 +98,32 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     if wanted:
         corrupted = _recipe_bank(feature_set.recipe, wanted, corrupted, progress)
     tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
-    for fold in tqdm(folds, desc=f"{model_name} / {protocol}", disable=not config.show_progress(progress)):
-        number, train_index, fit_index, val_index, test_index = fold.number, fold.train, fold.fit, fold.validation, fold.test
-        fit_copies, refit_copies = (fold.fit_copies, fold.refit_copies) if augmentation else ((), ())
-        tested = fold.studied
-        start = time.perf_counter()
-        model = build_model(model_name, labels, feature_set.recipe, seed=seed + number, **(params or {}))
-        model.fit(*with_copies(features, targets, table, fit_index, fit_copies, corrupted),
-                  (features[val_index], targets[val_index]) if family.uses_validation else None)
-        validation = model.predict_proba(features[val_index])
+    work = [_fold_work(fold, features, targets, table, family, augmentation, corrupted) for fold in folds]
+    fitted = parallel_map(_fit_fold, work, model_name, labels, feature_set.recipe, params or {}, seed, n_jobs=n_jobs)
+    for fold, (model, validation, fit_seconds) in tqdm(zip(folds, fitted), total=len(folds),
+                                                       desc=f"{model_name} / {protocol}",
+                                                       disable=not config.show_progress(progress)):
+        number, train_index, val_index, test_index = fold.number, fold.train, fold.validation, fold.test
         calibration.append((validation, targets[val_index]))
-        if not family.uses_validation:  # refit on every training actor; the held-out fit only calibrates
-            model = model.clone().fit(*with_copies(features, targets, table, train_index, refit_copies, corrupted))
         if family.calibrate:
             model.temperature = fit_temperature(validation, targets[val_index])
-        fitted = time.perf_counter()
+        start = time.perf_counter()
         probabilities = model.predict_proba(features[test_index])
-        predicted = time.perf_counter()
+        predict_seconds = time.perf_counter() - start
         tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
         validations.append(predictions_table(table.iloc[val_index], number,
                                              with_temperature(validation, model.temperature), labels))
-        if tested:
-            studies.append(study_predictions(model, table, tested, corrupted, number))
+        if fold.studied:
+            studies.append(study_predictions(model, table, fold.studied, corrupted, number))
+        copies = fold.fit_copies if family.uses_validation else fold.refit_copies
         records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
                         "epochs_run": model.epochs_run, "temperature": model.temperature,
-                        "corrupted_copies": len(fit_copies if family.uses_validation else refit_copies),
-                        "seconds": round(fitted - start, 2), "predict_seconds": round(predicted - fitted, 3)})
+                        "corrupted_copies": len(copies) if augmentation else 0,
+                        "seconds": round(fit_seconds, 2), "predict_seconds": round(predict_seconds, 3)})
         if first_model is None and protocol != "speaker-norm":
             first_model = model
             first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
-                                                fit_seconds=fitted - start, augmentation=augmentation)
+                                                fit_seconds=fit_seconds, augmentation=augmentation)
     run = Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, fold_model=first_model,
               validation=pd.concat(validations, ignore_index=True),
               robustness=pd.concat(studies, ignore_index=True) if studies else None)
@@ -203,6 +201,34 @@ def _recipe_bank(recipe, wanted: list, corrupted: dict | None, progress: bool) -
     if missing:
         bank.update(corrupted_features(missing, [recipe], progress=progress)[recipe])
     return bank
+
+
+def _fold_work(fold, features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, family, augmentation,
+               corrupted) -> tuple:
+    """What one fold's fit needs (:func:`_fit_fold`): its number, the rows it fits on (with their corrupted copies),
+    the held-out validation rows, and, for a family that does not stop early on them, every training row to refit on."""
+    fit_copies, refit_copies = (fold.fit_copies, fold.refit_copies) if augmentation else ((), ())
+    held_out = (features[fold.validation], targets[fold.validation])
+    fit = with_copies(features, targets, table, fold.fit, fit_copies, corrupted)
+    refit = None if family.uses_validation else with_copies(features, targets, table, fold.train, refit_copies, corrupted)
+    return fold.number, fit, held_out, refit
+
+
+def _fit_fold(work: tuple, model_name: str, labels: list[str], recipe, params: dict, seed: int):
+    """One fold's model, fitted where the engine runs it (a worker process here, or a Dask worker):
+    (the model, its probabilities of the held-out validation rows before any temperature, seconds).
+
+    A family that stops early does so on the held-out rows; any other fits without them, predicts them (what
+    calibration and the ensemble read), then is refitted on every training row (:func:`_fold_work`).
+    """
+    number, fit, held_out, refit = work
+    start = time.perf_counter()
+    model = build_model(model_name, labels, recipe, seed=seed + number, **params)
+    model.fit(*fit, held_out if refit is None else None)
+    validation = model.predict_proba(held_out[0])
+    if refit is not None:
+        model = model.clone().fit(*refit)
+    return model, validation, time.perf_counter() - start
 
 
 def with_copies(features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, index, copies: list, corrupted):

@@ -9,9 +9,11 @@ that :func:`~ser_utils.models.load_model` reads, and it predicts from audio clip
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..features import Recipe
 from . import Model, ModelMismatch, build_model, load_parts, save_parts, sha256
@@ -91,9 +93,16 @@ class EnsembleModel(Model):
         return np.mean([member.predict_proba(features[member.name]) for member in self.members], axis=0)
 
     def predict_clips(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per clip, one "window" at 0 s holding the average of the members' clip probabilities."""
-        per_member = [[probabilities.mean(axis=0) for _, probabilities in member.predict_clips(clips)]
-                      for member in self.members]
+        """Per clip, one "window" at 0 s holding the average of the members' clip probabilities.
+
+        The members work side by side, one thread each: their feature extractors (openSMILE's native library,
+        NumPy) release Python's lock, so the members' features are computed on every core at once, with the same
+        results. Linear algebra runs on one thread meanwhile: its idle threads spinning beside the members took
+        their cores (on 2 cores, one real clip: 65 ms one member after the other, 52 ms side by side).
+        """
+        with ThreadPoolExecutor(max_workers=len(self.members)) as pool, threadpool_limits(limits=1):
+            scored = list(pool.map(lambda member: member.predict_clips(clips), self.members))
+        per_member = [[probabilities.mean(axis=0) for _, probabilities in member_scores] for member_scores in scored]
         return [(np.array([0.0]), self.apply_temperature(np.mean(column, axis=0)[None])) for column in zip(*per_member)]
 
     def fingerprint(self, weights: Path) -> dict:

@@ -56,6 +56,10 @@ class OnnxNetwork(Model):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
+        # Its threads sleep when idle instead of spinning: spinning, they took the cores from the ensemble's other
+        # members extracting features beside it (a clip 82-98 ms instead of 65 ms on 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.estimator = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
