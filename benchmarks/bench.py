@@ -77,14 +77,25 @@ def cold_start(model_dir: Path, clip: str) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def bare_imports(repeats: int) -> float:
+    """Median wall seconds of a new process that only imports librosa, scikit-learn and NumPy: the floor a
+    ``ser predict`` built on them cannot go under, measured on this machine in this run."""
+    command = [sys.executable, "-c", "import librosa, sklearn, numpy"]
+    subprocess.run(command, check=True)  # warms the disk cache
+    return float(np.median([timed(subprocess.run, command, check=True)[1] for _ in range(repeats)]))
+
+
 def bench_cold_start(model_dirs: dict[str, Path], clip: str, repeats: int) -> None:
-    """Median wall time and peak memory of a fresh ``ser predict`` per model (the first run warms the disk cache)."""
+    """Median wall time and peak memory of a fresh ``ser predict`` per model (the first run warms the disk cache),
+    and its ratio to the bare imports of librosa, scikit-learn and NumPy measured in the same run."""
+    floor = bare_imports(repeats)
+    print(f"bare `import librosa, sklearn, numpy` in a new process: {floor:5.2f} s wall (median of {repeats})")
     for name, model_dir in model_dirs.items():
         cold_start(model_dir, clip)
         runs = [cold_start(model_dir, clip) for _ in range(repeats)]
         seconds, megabytes = np.median([r[0] for r in runs]), max(r[1] for r in runs)
         print(f"cold start, ser predict one clip with {name:9s}: {seconds:5.2f} s wall (median of {repeats}), "
-              f"peak {megabytes:5.0f} MB")
+              f"{seconds / floor:3.1f}x the bare imports, peak {megabytes:5.0f} MB")
 
 
 def bench_prediction(model_dirs: dict[str, Path], clip: str, repeats: int) -> None:

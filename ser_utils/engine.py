@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 from joblib import Parallel, delayed, parallel_config
@@ -22,6 +23,11 @@ SCHEDULER_VARIABLE = "SER_SCHEDULER"
 ADDRESS_PATTERN = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d+)?")
 #: Seconds to wait for the scheduler before saying that none answers.
 CONNECT_TIMEOUT_S = 10
+
+# loky replaces a worker whose memory grew by 300 MB during a task (its guard against leaks), which TensorFlow's
+# allocator does while a worker trains a network; the warning it prints then says nothing a user can act on.
+warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
+                        category=UserWarning)
 
 
 class EngineUnavailable(RuntimeError):

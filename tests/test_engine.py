@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from dask.distributed import Client, LocalCluster, get_task_stream
 
-from ser_utils import augment, engine, features, parameters
+from ser_utils import augment, engine, features, parameters, training
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,24 @@ def test_an_unreachable_scheduler_is_named_with_what_to_do(monkeypatch, mini_tab
 def test_make_checks_the_scheduler_address(address, ok):
     found = parameters.problems({"SCHEDULER": address})
     assert (found == []) == ok and all("SCHEDULER=" in problem and "tcp://host:8786" in problem for problem in found)
+
+
+def test_folds_trained_on_a_dask_cluster_predict_what_the_local_folds_predict(mini_table, cluster, monkeypatch):
+    """Every fold's network and classical model, fitted on the cluster's workers, gives the local probabilities."""
+    recipe = features.MatrixRecipe(duration=1.0, n_mfcc=13, deltas=False)
+    sets = {"svm": features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False),
+            "cnn": features.extract_features(mini_table, recipe, cache_dir=None, progress=False)}
+
+    def train_all():
+        return [training.cross_validate(sets[name], name, "speaker", max_folds=2, params=params, deliver=False,
+                                        progress=False)
+                for name, params in (("svm", None), ("cnn", {"epochs": 2, "filters": (8, 8)}))]
+
+    local = train_all()
+    monkeypatch.setenv(engine.SCHEDULER_VARIABLE, cluster.scheduler_address)
+    remote, tasks = tasks_run_on(cluster, train_all)
+    assert any("_fit_fold" in name for name in tasks), tasks
+    for local_run, remote_run in zip(local, remote):
+        columns = [column for column in local_run.predictions if column.startswith("p_")]
+        assert len(local_run.predictions) == len(remote_run.predictions) > 0
+        np.testing.assert_allclose(local_run.predictions[columns], remote_run.predictions[columns], atol=1e-6)
