@@ -98,8 +98,9 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     if wanted:
         corrupted = _recipe_bank(feature_set.recipe, wanted, corrupted, progress)
     tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
-    work = [_fold_work(fold, features, targets, table, family, augmentation, corrupted) for fold in folds]
-    fitted = parallel_map(_fit_fold, work, model_name, labels, feature_set.recipe, params or {}, seed, n_jobs=n_jobs)
+    work = [_fold_work(build_model(model_name, labels, feature_set.recipe, seed=seed + fold.number, **(params or {})),
+                       fold, features, targets, table, augmentation, corrupted) for fold in folds]
+    fitted = parallel_map(_fit_fold, work, n_jobs=n_jobs)
     for fold, (model, validation, fit_seconds) in tqdm(zip(folds, fitted), total=len(folds),
                                                        desc=f"{model_name} / {protocol}",
                                                        disable=not config.show_progress(progress)):
@@ -203,27 +204,27 @@ def _recipe_bank(recipe, wanted: list, corrupted: dict | None, progress: bool) -
     return bank
 
 
-def _fold_work(fold, features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, family, augmentation,
+def _fold_work(model, fold, features: np.ndarray, targets: np.ndarray, table: pd.DataFrame, augmentation,
                corrupted) -> tuple:
-    """What one fold's fit needs (:func:`_fit_fold`): its number, the rows it fits on (with their corrupted copies),
-    the held-out validation rows, and, for a family that does not stop early on them, every training row to refit on."""
+    """What one fold's fit needs (:func:`_fit_fold`): the unfitted ``model``, the rows it fits on (with their
+    corrupted copies), the held-out validation rows, and, for a family that does not stop early on them, every
+    training row to refit on. The model travels built, so that a worker needs its class, not the registry."""
     fit_copies, refit_copies = (fold.fit_copies, fold.refit_copies) if augmentation else ((), ())
     held_out = (features[fold.validation], targets[fold.validation])
     fit = with_copies(features, targets, table, fold.fit, fit_copies, corrupted)
-    refit = None if family.uses_validation else with_copies(features, targets, table, fold.train, refit_copies, corrupted)
-    return fold.number, fit, held_out, refit
+    refit = None if model.uses_validation else with_copies(features, targets, table, fold.train, refit_copies, corrupted)
+    return model, fit, held_out, refit
 
 
-def _fit_fold(work: tuple, model_name: str, labels: list[str], recipe, params: dict, seed: int):
+def _fit_fold(work: tuple):
     """One fold's model, fitted where the engine runs it (a worker process here, or a Dask worker):
-    (the model, its probabilities of the held-out validation rows before any temperature, seconds).
+    (the fitted model, its probabilities of the held-out validation rows before any temperature, seconds).
 
     A family that stops early does so on the held-out rows; any other fits without them, predicts them (what
     calibration and the ensemble read), then is refitted on every training row (:func:`_fold_work`).
     """
-    number, fit, held_out, refit = work
+    model, fit, held_out, refit = work
     start = time.perf_counter()
-    model = build_model(model_name, labels, recipe, seed=seed + number, **params)
     model.fit(*fit, held_out if refit is None else None)
     validation = model.predict_proba(held_out[0])
     if refit is not None:

@@ -77,4 +77,5 @@ def test_folds_trained_on_a_dask_cluster_predict_what_the_local_folds_predict(mi
     for local_run, remote_run in zip(local, remote):
         columns = [column for column in local_run.predictions if column.startswith("p_")]
         assert len(local_run.predictions) == len(remote_run.predictions) > 0
-        np.testing.assert_allclose(local_run.predictions[columns], remote_run.predictions[columns], atol=1e-6)
+        np.testing.assert_allclose(local_run.predictions[columns], remote_run.predictions[columns], atol=1e-6,
+                                   err_msg=local_run.model_name)

@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from joblib.externals.loky import get_reusable_executor
 
 from ser_utils import cli, config, evaluation, models, parameters, runs, training
 
@@ -60,6 +61,7 @@ def toy_family(tmp_path, monkeypatch):
     (package / "__init__.py").write_text("")
     (package / "nearest_mean.py").write_text(textwrap.dedent(TOY_FAMILY))
     monkeypatch.syspath_prepend(str(tmp_path))
+    get_reusable_executor().shutdown(wait=True)  # folds are fitted in worker processes: new ones see the new path
     monkeypatch.setitem(models.REGISTRY, "nearest_mean",
                         models.Family("toyfamilies.nearest_mean:NearestMeanModel", report=("speaker",)))
     return "nearest_mean"

@@ -59,10 +59,11 @@ class UtteranceNorm(keras.layers.Layer):
         return inputs - keras.ops.mean(inputs, axis=1, keepdims=True)
 
 
-def conv_block(x, filters: int, kernel_size: int, *, pool: bool):
-    """Conv1D -> batch norm -> ReLU (-> max pool 2)."""
+def conv_block(x, filters: int, kernel_size: int, *, pool: bool, seed: int):
+    """Conv1D (its weights drawn with ``seed``) -> batch norm -> ReLU (-> max pool 2)."""
     layers = keras.layers
-    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False)(x)
+    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False,
+                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     return layers.MaxPooling1D(2)(x) if pool else x
@@ -105,12 +106,13 @@ class CNNModel(NetworkModel):
         x = SpecAugment(seed=0, name="spec_augment")(x)
         x = layers.GaussianNoise(0.1, seed=0)(x)
         for depth, n_filters in enumerate(filters):
-            x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1)
+            x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1, seed=self.layer_seed())
         x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
-        x = layers.Dropout(dropout)(x)
-        x = layers.Dense(64, activation="relu")(x)
-        x = layers.Dropout(dropout)(x)
-        outputs = layers.Dense(n_classes, activation="softmax")(x)
+        x = layers.Dropout(dropout, seed=self.layer_seed())(x)
+        x = layers.Dense(64, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=self.layer_seed()))(x)
+        x = layers.Dropout(dropout, seed=self.layer_seed())(x)
+        outputs = layers.Dense(n_classes, activation="softmax",
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=self.layer_seed()))(x)
         model = keras.Model(inputs, outputs, name="cnn")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.params["learning_rate"]),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -39,26 +39,27 @@ def _native_stderr_silenced():
 # extractor corrupts the heap ("malloc(): invalid size"), which kills an ensemble's prediction.
 import opensmile  # noqa: E402, F401
 
-with _native_stderr_silenced():
-    import keras  # noqa: E402
-    import tensorflow  # noqa: E402
 
-
-def _one_thread_per_process() -> None:
-    """Run TensorFlow's operations on one thread in this process.
+def _one_thread_per_process(tensorflow) -> None:
+    """Run TensorFlow's operations on one thread in this process (before anything starts its runtime).
 
     These networks are too small for TensorFlow to spread one batch over cores: on 2 cores an epoch of the CNN
     took 1.14 s on one thread and 1.17 s on two. The cores are used by training folds side by side instead
-    (:func:`~ser_utils.training.cross_validate`), one process each, without their threads competing.
+    (:func:`~ser_utils.training.cross_validate`), one process each, without their threads competing. One thread
+    everywhere also makes a fold's network the same whichever process or machine trains it.
     """
     try:
         tensorflow.config.threading.set_intra_op_parallelism_threads(1)
         tensorflow.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow already ran an operation in this process: its threads are set
+    except RuntimeError:  # something ran TensorFlow in this process before this module: its threads are set
         pass
 
 
-_one_thread_per_process()
+with _native_stderr_silenced():
+    import tensorflow  # noqa: E402
+
+    _one_thread_per_process(tensorflow)  # before Keras: importing Keras starts TensorFlow's runtime
+    import keras  # noqa: E402
 
 from . import Model  # noqa: E402
 from ..storage import atomic_path  # noqa: E402
@@ -95,8 +96,19 @@ class NetworkModel(Model):
         """Return a compiled, untrained ``keras.Model``."""
         raise NotImplementedError
 
+    def layer_seed(self) -> int:
+        """A seed for the next random initialiser or layer :meth:`build` creates, drawn from the model's seed.
+
+        Keras draws the seed of an unseeded one from Python's global random generator, which other threads of the
+        process also draw from (a Dask worker's do, while it runs a task): seeded here, a fold's network is the
+        same whichever process or machine trains it.
+        """
+        self._next_layer_seed += 1
+        return self.seed * 1000 + self._next_layer_seed
+
     def _fit(self, features: np.ndarray, targets: np.ndarray, validation) -> None:
         set_seed(self.seed)
+        self._next_layer_seed = 0
         self.estimator = self.build(features.shape[1:], len(self.labels), features)
         history = self.estimator.fit(features, targets, validation_data=validation, epochs=self.params["epochs"],
                                      batch_size=self.params["batch_size"], callbacks=self._callbacks(validation),

@@ -30,17 +30,21 @@ class SeedCNNModel(NetworkModel):
 
     def build(self, input_shape: tuple[int, ...], n_classes: int, train_features: np.ndarray):
         layers = keras.layers
+
+        def weights():
+            return keras.initializers.GlorotUniform(seed=self.layer_seed())
+
         model = keras.Sequential([
             keras.Input(shape=input_shape),
             layers.Reshape((input_shape[0], 1)),
-            layers.Conv1D(256, 5, padding="same", activation="relu"),
-            layers.Conv1D(128, 5, padding="same", activation="relu"),
-            layers.Dropout(0.1),
+            layers.Conv1D(256, 5, padding="same", activation="relu", kernel_initializer=weights()),
+            layers.Conv1D(128, 5, padding="same", activation="relu", kernel_initializer=weights()),
+            layers.Dropout(0.1, seed=self.layer_seed()),
             layers.MaxPooling1D(pool_size=8),
-            layers.Conv1D(128, 5, padding="same", activation="relu"),
-            layers.Conv1D(128, 5, padding="same", activation="relu"),
+            layers.Conv1D(128, 5, padding="same", activation="relu", kernel_initializer=weights()),
+            layers.Conv1D(128, 5, padding="same", activation="relu", kernel_initializer=weights()),
             layers.Flatten(),
-            layers.Dense(n_classes, activation="softmax"),
+            layers.Dense(n_classes, activation="softmax", kernel_initializer=weights()),
         ], name="seed_cnn")
         model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=self.params["learning_rate"]),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
