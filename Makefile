@@ -132,7 +132,7 @@ report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<datase
 # NBVAL_CHECK_OUTPUT are compared with the outputs committed for these parameters.
 NOTEBOOK_NAMES := 01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction
 TEST_PARAMS_01 := -p SYNTHETIC_ACTORS 4 -p DATA_DIR "$$scratch/corpus"
-TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 3 -p SEED_CNN_EPOCHS 2
+TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 2 -p SEED_CNN_EPOCHS 1
 TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
 test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
 

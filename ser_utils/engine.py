@@ -1,9 +1,10 @@
 """Where the parallel work runs: this machine's cores, or the workers of a Dask cluster.
 
-Feature extraction, the features of corrupted copies and the simulated rooms run through joblib. By default joblib
-spreads them over this machine's cores. Given the address of a running Dask scheduler (``make report
-SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls run on that cluster's
-workers through joblib's Dask backend, with identical results: each file's features depend on that file alone.
+Feature extraction, the features of corrupted copies, the simulated rooms and the folds' training go through
+:func:`parallel_map`. By default joblib spreads them over this machine's cores. Given the address of a running Dask
+scheduler (``make report SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls
+run on that cluster's workers (Dask's ``Client.map``), with identical results: a file's features depend on that file
+alone, and a fold's model on its data and seed.
 Workers need this project installed (``pip install -e .`` in the same environment) and the corpus and the project
 folder at the same paths (a shared file system).
 """
@@ -15,7 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed
 
 #: The environment variable naming a Dask scheduler; empty or unset: this machine's cores.
 SCHEDULER_VARIABLE = "SER_SCHEDULER"
@@ -49,13 +50,20 @@ def address_problem(address: str) -> str | None:
 def parallel_map(function: Callable, items: Iterable, *args, n_jobs: int = -1) -> Iterator:
     """``function(item, *args)`` for each item, computed in parallel: on this machine's cores (``n_jobs``), or on
     the Dask cluster named by :data:`SCHEDULER_VARIABLE` (every worker). Results are yielded in the items' order."""
-    jobs = (delayed(function)(item, *args) for item in items)
     address = scheduler_address()
     if address is None:
-        yield from Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(delayed(function)(item, *args) for item in items)
         return
-    with _dask_client(address), parallel_config(backend="dask"):
-        yield from Parallel(return_as="generator")(jobs)
+    with _dask_client(address) as client:  # every task on the cluster, even on one worker thread
+        futures = client.map(_call, client.scatter(list(items)), function=function, args=args, pure=False,
+                             key=function.__name__)
+        for future in futures:
+            yield future.result()
+
+
+def _call(item, function: Callable, args: tuple):
+    """``function(item, *args)``: what a Dask worker runs for one item."""
+    return function(item, *args)
 
 
 def _dask_client(address: str):
