@@ -69,14 +69,17 @@ class Dataset:
 
 
 def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None, *, seed: int = config.DEFAULT_SEED,
-                    n_actors: int = config.SYNTHETIC_ACTORS, download: bool = True) -> Dataset:
+                    n_actors: int | None = None, download: bool = True) -> Dataset:
     """Return the corpus called ``name`` (``synthetic`` or ``ravdess``), building or fetching it if needed.
 
-    ``synthetic`` is built offline with ``n_actors`` speakers when missing (in ``data_dir`` if given). ``ravdess`` uses ``data_dir`` when
+    ``synthetic`` is built offline with ``n_actors`` speakers when missing (in ``data_dir`` if given); with
+    ``n_actors=None``, a corpus already built is used whatever its size (``make report ACTORS=24`` built it; the
+    benchmarks must not rebuild it at 12), and a missing one is built at the default size. ``ravdess`` uses ``data_dir`` when
     given, else ``data/raw/ravdess``, downloading it there if ``download`` is true.
     """
     if name == "synthetic":
         path = Path(data_dir) if data_dir else config.SYNTHETIC_DIR
+        n_actors = n_actors or synth.built_size(path, seed) or config.SYNTHETIC_ACTORS
         return Dataset("synthetic", synth.build_synthetic_corpus(path, seed=seed, n_actors=n_actors),
                        synthetic=True)
     if name == "ravdess":

@@ -5,8 +5,10 @@ Feature extraction, the features of corrupted copies, the simulated rooms and th
 scheduler (``make report SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls
 run on that cluster's workers (Dask's ``Client.map``), with identical results: a file's features depend on that file
 alone, and a fold's model on its data and seed.
-Workers need this project installed (``pip install -e .`` in the same environment) and the corpus and the project
-folder at the same paths (a shared file system).
+Workers need this project installed (``pip install -e .`` in the same environment), the corpus and the project
+folder at the same paths (a shared file system), and one thread each (``dask worker ADDRESS --nthreads 1``): folds
+training side by side in one process would share TensorFlow's random state, so a cluster whose workers have more
+threads is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from joblib import Parallel, delayed
 #: The environment variable naming a Dask scheduler; empty or unset: this machine's cores.
 SCHEDULER_VARIABLE = "SER_SCHEDULER"
 #: What a scheduler address looks like: a protocol Dask speaks, a host and a port (``tcp://10.0.0.5:8786``).
-ADDRESS_PATTERN = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d+)?")
+ADDRESS_PATTERN = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://([^\s/:\[\]]+|\[[0-9A-Fa-f:.]+\])(:\d+)?")
 #: Seconds to wait for the scheduler before saying that none answers.
 CONNECT_TIMEOUT_S = 10
 
@@ -57,8 +59,11 @@ def parallel_map(function: Callable, items: Iterable, *args, n_jobs: int = -1) -
     with _dask_client(address) as client:  # every task on the cluster, even on one worker thread
         futures = client.map(_call, client.scatter(list(items)), function=function, args=args, pure=False,
                              key=function.__name__)
-        for future in futures:
-            yield future.result()
+        try:
+            for future in futures:
+                yield future.result()
+        finally:  # stopped early (an error, an interrupt): what is still queued or running is cancelled
+            client.cancel(futures)
 
 
 def _call(item, function: Callable, args: tuple):
@@ -74,8 +79,21 @@ def _dask_client(address: str):
     from dask.distributed import Client
 
     try:
-        return Client(address, timeout=CONNECT_TIMEOUT_S)
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as error:
         raise EngineUnavailable(f"{SCHEDULER_VARIABLE}={address}: no Dask scheduler answers there ({error}); start one "
-                                f"(`dask scheduler`, then `dask worker {address}` on each machine) or unset "
+                                f"(`dask scheduler`, then `dask worker {address} --nthreads 1` on each machine) or unset "
                                 f"{SCHEDULER_VARIABLE} to use this machine's cores") from error
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError as error:
+        client.close()
+        raise EngineUnavailable(f"{SCHEDULER_VARIABLE}={address}: the scheduler has no worker; start them with "
+                                f"`dask worker {address} --nthreads 1` on each machine") from error
+    threaded = sorted(name for name, threads in client.nthreads().items() if threads != 1)
+    if threaded:
+        client.close()
+        raise EngineUnavailable(f"{SCHEDULER_VARIABLE}={address}: worker(s) {threaded} run several threads; start each "
+                                f"with `dask worker {address} --nthreads 1` (as many workers as cores: --nworkers), "
+                                f"so that no two folds share a process's random state")
+    return client

@@ -305,6 +305,15 @@ def is_built(out_dir: str | Path, seed: int = config.DEFAULT_SEED, n_actors: int
     return len(list(Path(out_dir).glob("Actor_*/*.wav"))) == expected["n_files"]
 
 
+def built_size(out_dir: str | Path, seed: int = config.DEFAULT_SEED) -> int | None:
+    """How many actors the complete corpus built in ``out_dir`` for ``seed`` has, or None if there is none."""
+    manifest_path = Path(out_dir) / MANIFEST_NAME
+    if not manifest_path.exists():
+        return None
+    n_actors = read_json(manifest_path).get("n_actors")
+    return n_actors if isinstance(n_actors, int) and is_built(out_dir, seed, n_actors) else None
+
+
 def build_synthetic_corpus(
     out_dir: str | Path = config.SYNTHETIC_DIR, *, seed: int = config.DEFAULT_SEED,
     n_actors: int = config.SYNTHETIC_ACTORS, n_jobs: int = -1, force: bool = False,

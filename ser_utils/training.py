@@ -8,6 +8,7 @@ averaged probabilities are exactly what the ensemble of that fold's members pred
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from dataclasses import asdict
@@ -98,33 +99,33 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     if wanted:
         corrupted = _recipe_bank(feature_set.recipe, wanted, corrupted, progress)
     tables, validations, calibration, studies, records, first_model = [], [], [], [], [], None
-    work = [_fold_work(build_model(model_name, labels, feature_set.recipe, seed=seed + fold.number, **(params or {})),
-                       fold, features, targets, table, augmentation, corrupted) for fold in folds]
-    fitted = parallel_map(_fit_fold, work, n_jobs=n_jobs)
-    for fold, (model, validation, fit_seconds) in tqdm(zip(folds, fitted), total=len(folds),
-                                                       desc=f"{model_name} / {protocol}",
-                                                       disable=not config.show_progress(progress)):
-        number, train_index, val_index, test_index = fold.number, fold.train, fold.validation, fold.test
-        calibration.append((validation, targets[val_index]))
-        if family.calibrate:
-            model.temperature = fit_temperature(validation, targets[val_index])
-        start = time.perf_counter()
-        probabilities = model.predict_proba(features[test_index])
-        predict_seconds = time.perf_counter() - start
-        tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
-        validations.append(predictions_table(table.iloc[val_index], number,
-                                             with_temperature(validation, model.temperature), labels))
-        if fold.studied:
-            studies.append(study_predictions(model, table, fold.studied, corrupted, number))
-        copies = fold.fit_copies if family.uses_validation else fold.refit_copies
-        records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
-                        "epochs_run": model.epochs_run, "temperature": model.temperature,
-                        "corrupted_copies": len(copies) if augmentation else 0,
-                        "seconds": round(fit_seconds, 2), "predict_seconds": round(predict_seconds, 3)})
-        if first_model is None and protocol != "speaker-norm":
-            first_model = model
-            first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
-                                                fit_seconds=fit_seconds, augmentation=augmentation)
+    work = (_fold_work(build_model(model_name, labels, feature_set.recipe, seed=seed + fold.number, **(params or {})),
+                       fold, features, targets, table, augmentation, corrupted) for fold in folds)  # built as dispatched
+    with contextlib.closing(parallel_map(_fit_fold, work, n_jobs=n_jobs)) as fitted:  # an error stops the rest
+        for fold, (model, validation, fit_seconds) in tqdm(zip(folds, fitted), total=len(folds),
+                                                           desc=f"{model_name} / {protocol}",
+                                                           disable=not config.show_progress(progress)):
+            number, train_index, val_index, test_index = fold.number, fold.train, fold.validation, fold.test
+            calibration.append((validation, targets[val_index]))
+            if family.calibrate:
+                model.temperature = fit_temperature(validation, targets[val_index])
+            start = time.perf_counter()
+            probabilities = model.predict_proba(features[test_index])
+            predict_seconds = time.perf_counter() - start
+            tables.append(predictions_table(table.iloc[test_index], number, probabilities, labels))
+            validations.append(predictions_table(table.iloc[val_index], number,
+                                                 with_temperature(validation, model.temperature), labels))
+            if fold.studied:
+                studies.append(study_predictions(model, table, fold.studied, corrupted, number))
+            copies = fold.fit_copies if family.uses_validation else fold.refit_copies
+            records.append({"fold": number, "test_actors": _actors(table, test_index), "history": model.history,
+                            "epochs_run": model.epochs_run, "temperature": model.temperature,
+                            "corrupted_copies": len(copies) if augmentation else 0,
+                            "seconds": round(fit_seconds, 2), "predict_seconds": round(predict_seconds, 3)})
+            if first_model is None and protocol != "speaker-norm":
+                first_model = model
+                first_model.metadata = run_metadata(table, protocol, train_index, val_index, test_index, seed=seed,
+                                                    fit_seconds=fit_seconds, augmentation=augmentation)
     run = Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, fold_model=first_model,
               validation=pd.concat(validations, ignore_index=True),
               robustness=pd.concat(studies, ignore_index=True) if studies else None)

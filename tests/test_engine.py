@@ -12,7 +12,7 @@ from ser_utils import augment, engine, features, parameters, training
 @pytest.fixture(scope="module")
 def cluster():
     """A Dask cluster of two worker processes on this machine, started by the test itself."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local_cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local_cluster:
         yield local_cluster
 
 
@@ -52,7 +52,14 @@ def test_an_unreachable_scheduler_is_named_with_what_to_do(monkeypatch, mini_tab
         features.extract_features(mini_table.head(3), features.StatsRecipe(), cache_dir=None, progress=False)
 
 
-@pytest.mark.parametrize("address,ok", [("tcp://10.0.0.5:8786", True), ("tls://scheduler.lab:8786", True),
+def test_a_cluster_whose_workers_run_several_threads_is_refused(monkeypatch, mini_table):
+    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as threaded:
+        monkeypatch.setenv(engine.SCHEDULER_VARIABLE, threaded.scheduler_address)
+        with pytest.raises(engine.EngineUnavailable, match="run several threads.*--nthreads 1"):
+            list(engine.parallel_map(len, ["a"]))
+
+
+@pytest.mark.parametrize("address,ok", [("tcp://10.0.0.5:8786", True), ("tls://scheduler.lab:8786", True), ("tcp://[::1]:8786", True),
                                         ("10.0.0.5:8786", False), ("http://host:8786", False), ("tcp://", False)])
 def test_make_checks_the_scheduler_address(address, ok):
     found = parameters.problems({"SCHEDULER": address})

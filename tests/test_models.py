@@ -216,9 +216,7 @@ def test_a_clone_is_unfitted_and_refits_to_the_same_probabilities(name):
 def test_networks_run_tensorflow_on_one_thread_per_process():
     """Folds are trained side by side, a process each: TensorFlow's own threads would compete with them for the
     cores, and a fold's network would depend on how many threads the process that trained it had."""
-    import tensorflow as tf
-
-    import ser_utils.models.network  # noqa: F401  (sets the threads when first imported, before Keras starts)
-
-    threading = tf.config.threading
-    assert (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) == (1, 1)
+    code = ("import ser_utils.models.network, tensorflow as tf; threading = tf.config.threading; "
+            "print(threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["1", "1"]

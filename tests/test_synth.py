@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_utils import config, corpus, synth
+from ser_utils import config, corpus, datasets, synth
 
 
 def test_design_matches_ravdess_speech():
@@ -69,8 +69,12 @@ def test_build_writes_manifest_last_and_is_marked_synthetic(tmp_path):
     assert len(list(tmp_path.glob("Actor_*/*.wav"))) == 4 * len(synth.design())
     assert not synth.is_built(tmp_path, seed=10, n_actors=4)
     assert not synth.is_built(tmp_path, seed=9, n_actors=6)  # another size is built again
+    assert synth.built_size(tmp_path, seed=9) == 4 and synth.built_size(tmp_path, seed=10) is None
+    # what does not name a size (the benchmarks) uses the corpus built, never rebuilding it at the default size
+    assert datasets.resolve_dataset("synthetic", tmp_path, seed=9).path == tmp_path
+    assert synth.is_built(tmp_path, seed=9, n_actors=4)
     next(tmp_path.glob("Actor_*/*.wav")).unlink()
-    assert not synth.is_built(tmp_path, seed=9, n_actors=4)
+    assert not synth.is_built(tmp_path, seed=9, n_actors=4) and synth.built_size(tmp_path, seed=9) is None
 
 
 def test_a_larger_corpus_keeps_the_smaller_ones_voices_and_has_as_many_men_as_women():

@@ -9,6 +9,7 @@ trailing silence trimmed (``trim_db`` below the peak), because RAVDESS speech st
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -250,6 +251,11 @@ class ProsodyRecipe(Recipe):
 OPENSMILE_SIZES = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
 
 
+#: A lock per openSMILE feature set: the ensemble's members extract side by side in threads (each set's extractor is
+#: shared by every member that reads that set).
+_SMILE_LOCKS = {name: threading.Lock() for name in OPENSMILE_SIZES}
+
+
 @lru_cache(maxsize=None)
 def _smile(feature_set: str):
     """One openSMILE extractor per feature set and process (creating one costs about 0.2 s).
@@ -287,7 +293,8 @@ class OpenSmileRecipe(Recipe):
 
     def transform(self, samples: np.ndarray) -> np.ndarray:
         """The functionals of the speech (a functional openSMILE cannot compute reads 0)."""
-        values = _smile(self.feature_set).process_signal(samples, self.sample_rate).to_numpy()[0]
+        with _SMILE_LOCKS[self.feature_set]:  # one extractor per set and process: one clip through it at a time
+            values = _smile(self.feature_set).process_signal(samples, self.sample_rate).to_numpy()[0]
         return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 

@@ -52,7 +52,11 @@ def _one_thread_per_process(tensorflow) -> None:
         tensorflow.config.threading.set_intra_op_parallelism_threads(1)
         tensorflow.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # something ran TensorFlow in this process before this module: its threads are set
-        pass
+        import warnings
+
+        warnings.warn("TensorFlow ran before ser_utils.models.network was imported, so it keeps its own thread count "
+                      "in this process: networks trained here can differ slightly from those the folds' workers train",
+                      RuntimeWarning, stacklevel=2)
 
 
 with _native_stderr_silenced():
