@@ -46,6 +46,13 @@ SYNTHETIC_ACTORS = 12
 #: Sizes the synthetic corpus can be built at (``make report ACTORS=24``: RAVDESS's full shape; 4: ``make test``).
 SYNTHETIC_ACTORS_RANGE = (4, len(RAVDESS_ACTORS))
 
+
+def is_synthetic_corpus_size(n_actors) -> bool:
+    """True if the synthetic corpus can have ``n_actors`` speakers: an even number (as many men as women) within
+    :data:`SYNTHETIC_ACTORS_RANGE`."""
+    low, high = SYNTHETIC_ACTORS_RANGE
+    return isinstance(n_actors, int) and not isinstance(n_actors, bool) and n_actors % 2 == 0 and low <= n_actors <= high
+
 # The five emotions the seed project keeps; neutral, disgust and surprised are dropped.
 SEED_EMOTIONS = ("angry", "calm", "fearful", "happy", "sad")
 GENDERS = ("female", "male")

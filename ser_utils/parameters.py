@@ -99,8 +99,8 @@ def _check_actors(values: dict[str, str]) -> str | None:
         return None
     if values.get("DATASET", "synthetic") != "synthetic":
         return f"ACTORS={actors} sizes the synthetic corpus; RAVDESS brings its own actors (leave ACTORS out)"
-    low, high = config.SYNTHETIC_ACTORS_RANGE
-    if not actors.isdigit() or int(actors) % 2 or not low <= int(actors) <= high:
+    if not (actors.isdigit() and config.is_synthetic_corpus_size(int(actors))):
+        low, high = config.SYNTHETIC_ACTORS_RANGE
         return (f"ACTORS={actors!r}: the synthetic corpus's speakers must be an even number (as many men as women) "
                 f"from {low} to {high}")
     return None

@@ -343,10 +343,10 @@ def build_synthetic_corpus(
 
 
 def check_actor_count(n_actors: int) -> None:
-    """Raise a ``ValueError`` unless ``n_actors`` is a size the corpus can have: an even number (as many men as
-    women) from :data:`~ser_utils.config.SYNTHETIC_ACTORS_RANGE`, within RAVDESS's 24 actor numbers."""
-    low, high = config.SYNTHETIC_ACTORS_RANGE
-    if isinstance(n_actors, bool) or not isinstance(n_actors, int) or n_actors % 2 or not low <= n_actors <= high:
+    """Raise a ``ValueError`` unless ``n_actors`` is a size the corpus can have
+    (:func:`~ser_utils.config.is_synthetic_corpus_size`)."""
+    if not config.is_synthetic_corpus_size(n_actors):
+        low, high = config.SYNTHETIC_ACTORS_RANGE
         raise ValueError(f"{n_actors!r} actors: the synthetic corpus has an even number of actors (as many men as "
                          f"women) from {low} to {high}")
 

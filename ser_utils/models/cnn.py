@@ -59,11 +59,10 @@ class UtteranceNorm(keras.layers.Layer):
         return inputs - keras.ops.mean(inputs, axis=1, keepdims=True)
 
 
-def conv_block(x, filters: int, kernel_size: int, *, pool: bool, seed: int):
-    """Conv1D (its weights drawn with ``seed``) -> batch norm -> ReLU (-> max pool 2)."""
+def conv_block(x, filters: int, kernel_size: int, *, pool: bool, initial_weights):
+    """Conv1D (its weights drawn by the initialiser ``initial_weights``) -> batch norm -> ReLU (-> max pool 2)."""
     layers = keras.layers
-    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False,
-                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
+    x = layers.Conv1D(filters, kernel_size, padding="same", use_bias=False, kernel_initializer=initial_weights)(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     return layers.MaxPooling1D(2)(x) if pool else x
@@ -106,13 +105,13 @@ class CNNModel(NetworkModel):
         x = SpecAugment(seed=0, name="spec_augment")(x)
         x = layers.GaussianNoise(0.1, seed=0)(x)
         for depth, n_filters in enumerate(filters):
-            x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1, seed=self.layer_seed())
+            x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1,
+                           initial_weights=self.initial_weights())
         x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
         x = layers.Dropout(dropout, seed=self.layer_seed())(x)
-        x = layers.Dense(64, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=self.layer_seed()))(x)
+        x = layers.Dense(64, activation="relu", kernel_initializer=self.initial_weights())(x)
         x = layers.Dropout(dropout, seed=self.layer_seed())(x)
-        outputs = layers.Dense(n_classes, activation="softmax",
-                               kernel_initializer=keras.initializers.GlorotUniform(seed=self.layer_seed()))(x)
+        outputs = layers.Dense(n_classes, activation="softmax", kernel_initializer=self.initial_weights())(x)
         model = keras.Model(inputs, outputs, name="cnn")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.params["learning_rate"]),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

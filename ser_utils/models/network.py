@@ -110,6 +110,10 @@ class NetworkModel(Model):
         self._next_layer_seed += 1
         return self.seed * 1000 + self._next_layer_seed
 
+    def initial_weights(self):
+        """Keras's default initialiser of a layer's weights (Glorot uniform), seeded by :meth:`layer_seed`."""
+        return keras.initializers.GlorotUniform(seed=self.layer_seed())
+
     def _fit(self, features: np.ndarray, targets: np.ndarray, validation) -> None:
         set_seed(self.seed)
         self._next_layer_seed = 0

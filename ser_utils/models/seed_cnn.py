@@ -29,11 +29,7 @@ class SeedCNNModel(NetworkModel):
         return LegacyRecipe()
 
     def build(self, input_shape: tuple[int, ...], n_classes: int, train_features: np.ndarray):
-        layers = keras.layers
-
-        def weights():
-            return keras.initializers.GlorotUniform(seed=self.layer_seed())
-
+        layers, weights = keras.layers, self.initial_weights
         model = keras.Sequential([
             keras.Input(shape=input_shape),
             layers.Reshape((input_shape[0], 1)),
