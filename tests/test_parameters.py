@@ -67,16 +67,24 @@ def test_ravdess_dir_with_the_synthetic_dataset_is_refused(tmp_path):
     assert "use DATASET=ravdess" in parameters.problems({"DATASET": "synthetic", "RAVDESS_DIR": str(tmp_path)})[0]
 
 
+def project_files() -> list[Path]:
+    """Every path of the project, but the environment, git's store, and the shared content-addressed feature cache
+    (``data/processed``), which the notebooks `make test` runs beside the unit tests fill meanwhile."""
+    ignored = {".venv", ".git"}
+    processed = ROOT / "data" / "processed"
+    return sorted(p for p in ROOT.rglob("*") if not ignored & set(p.parts) and processed not in (p, *p.parents))
+
+
 def test_make_refuses_bad_parameters_before_any_work_and_deletes_nothing(tmp_path):
     """`make report` with bad values stops at the check: exit 2, each problem named, no file written or removed."""
-    before = sorted(p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts)
+    before = project_files()
     result = subprocess.run(["make", "--no-print-directory", "report", "SCHEME=bogus", "FOLDS=1", "EPOCHS=0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)  # a build would run far longer
     assert result.returncode == 2
     for name in ("SCHEME='bogus'", "FOLDS=1", "EPOCHS=0"):
         assert f"error: {name}" in result.stderr
     assert ">>" not in result.stdout  # no stage started
-    assert sorted(p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts) == before
+    assert project_files() == before
 
 
 def actors(n_per_gender: int, clips: int = 5) -> pd.DataFrame:
