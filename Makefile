@@ -51,11 +51,12 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore:IProgress not found
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements.lock
-	@echo ">> creating $(VENV) from requirements.lock"
+$(STAMP): pyproject.toml requirements.lock requirements-no-deps.lock
+	@echo ">> creating $(VENV) from requirements.lock and requirements-no-deps.lock"
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --no-deps -r requirements-no-deps.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (ser-report)" >/dev/null
 	@# the kernel logs errors only: its advice about unencrypted local TCP reads as a failure in `make report`

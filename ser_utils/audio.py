@@ -11,6 +11,8 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from .vad import speech_span
+
 #: Below this peak amplitude a clip is treated as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
 #: Shortest clip that holds at least one analysis frame.
@@ -128,14 +130,29 @@ def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     return librosa.util.fix_length(samples, size=n_samples)
 
 
-def speech_bounds(samples: np.ndarray, top_db: float = 30.0) -> tuple[int, int]:
-    """(start, stop) samples of a clip without its leading and trailing silence (``top_db`` below the peak)."""
+#: How the speech of a clip is found: a trained voice-activity detector, or the level below the clip's peak.
+SPEECH_FINDERS = ("vad", "level")
+
+
+def speech_bounds(samples: np.ndarray, sample_rate: int, *, finder: str = "vad", top_db: float = 30.0) -> tuple[int, int]:
+    """(start, stop) samples of a clip without its leading and trailing silence or noise.
+
+    ``finder="vad"``: from the first to the last frame that Silero VAD hears as speech (:mod:`ser_utils.vad`), which
+    holds in noise; where it hears none, and with ``finder="level"``, where the level rises ``top_db`` below the
+    peak (a quiet studio's silence; noise within ``top_db`` of the speech is kept as if it were speech).
+    """
+    if finder not in SPEECH_FINDERS:
+        raise ValueError(f"unknown speech finder {finder!r}; choose one of {SPEECH_FINDERS}")
+    if finder == "vad":
+        span = speech_span(samples, sample_rate)
+        if span is not None:
+            return span
     _, (start, stop) = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
     return int(start), int(stop)
 
 
 def speech_excerpt(samples: np.ndarray, sample_rate: int, margin_s: float = 0.2) -> np.ndarray:
     """The clip's speech with ``margin_s`` of what surrounds it: what is worth listening to (and embedding)."""
-    start, stop = speech_bounds(samples)
+    start, stop = speech_bounds(samples, sample_rate)
     margin = int(margin_s * sample_rate)
     return samples[max(0, start - margin) : stop + margin]

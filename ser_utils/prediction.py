@@ -18,6 +18,7 @@ from . import config
 from .audio import audio_info, load_audio, resample, speech_bounds
 from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model, ModelMismatch
+from .vad import speech_span
 
 #: Less speech than this (after trimming silence) gives unreliable answers (notebook 05's length study).
 MIN_SPEECH_S = 1.0
@@ -97,12 +98,15 @@ class Prediction:
 
 
 def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
-    """Warnings about a clip's speech: too short after trimming, too quiet, unlike speech (noise, muffled, DC offset)."""
-    start, stop = speech_bounds(samples)
+    """Warnings about a clip's speech (as the voice-activity detector finds it): none heard, too short, too long, too
+    quiet, unlike speech (noise, muffled, DC offset)."""
+    span = speech_span(samples, sample_rate)
+    warnings = [] if span else ["no speech heard (the voice-activity detector found none): the answer reads the "
+                                "clip without its silence, and is unlikely to mean anything"]
+    start, stop = span or speech_bounds(samples, sample_rate, finder="level")
     speech = samples[start:stop]
-    warnings = []
-    if len(speech) / sample_rate < MIN_SPEECH_S:
-        warnings.append(f"only {len(speech) / sample_rate:.2f} s of speech after trimming silence "
+    if span and len(speech) / sample_rate < MIN_SPEECH_S:
+        warnings.append(f"only {len(speech) / sample_rate:.2f} s of speech heard "
                         f"(under {MIN_SPEECH_S:g} s answers are unreliable)")
     if len(speech) / sample_rate > LONG_SPEECH_S:
         warnings.append(f"long input ({len(speech) / sample_rate:.0f} s of speech, over {LONG_SPEECH_S:g} s): "

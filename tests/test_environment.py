@@ -48,3 +48,21 @@ def test_environment_yml_python_matches_pyproject():
     python = next(d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python"))
     minimum = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].lstrip(">=")
     assert Version(python.split("=")[-1]) >= Version(minimum)  # as versions: 3.9 < 3.11
+
+
+def no_deps_pins() -> dict[str, str]:
+    """name -> version of requirements-no-deps.lock (installed without their declared dependencies)."""
+    text = (ROOT / "requirements-no-deps.lock").read_text()
+    return {_normalise(name): version for name, version in re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)", text, flags=re.M)}
+
+
+def test_packages_installed_without_dependencies_are_pinned_installed_and_leave_torch_out():
+    import importlib.metadata
+    import importlib.util
+
+    pins = no_deps_pins()
+    assert pins and not set(pins) & set(lock_versions())
+    assert {name: importlib.metadata.version(name) for name in pins} == pins
+    assert "torch" not in lock_versions() and importlib.util.find_spec("torch") is None
+    makefile, environment = (ROOT / "Makefile").read_text(), (ROOT / "environment.yml").read_text()
+    assert "--no-deps -r requirements-no-deps.lock" in makefile and "--no-deps -r requirements-no-deps.lock" in environment

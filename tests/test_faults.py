@@ -428,7 +428,7 @@ CASES = [
     Case("1 kHz low-pass", _tone_low_passed, 0, "band-limited", answered=1),
     Case("8 kHz recording", lambda e: e.predict(_resampled(e, 8000)), 0, "sampled at 8000 Hz", answered=1),
     Case("-40 dB copy", lambda e: e.predict(e.audio("quiet.wav", e.samples * 0.01)), 0, "very low level", answered=1),
-    Case("0.5 s of speech", lambda e: e.predict(e.audio("half.wav", _speech(e, 0.5))), 0, "of speech after trimming",
+    Case("0.5 s of speech", lambda e: e.predict(e.audio("half.wav", _speech(e, 0.5))), 0, "of speech heard",
          answered=1),
     Case("clipped recording", lambda e: e.predict(e.audio("loud.wav", np.clip(e.samples * 20, -1, 1))), 0, "clipped",
          answered=1),

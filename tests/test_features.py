@@ -157,7 +157,7 @@ def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(
     monkeypatch.setattr(augment.study, "showcase", lambda *args, **kwargs: {})  # notebook 03's figure
     assert features.cache_key(paths, recipe) == key and features.bank_dir(tmp_path, recipe) == bank
 
-    def speech_bounds(samples, top_db=30.0):  # the same name, in the same module: only its code differs
+    def speech_bounds(samples, sample_rate, *, finder="vad", top_db=30.0):  # the same name, in the same module: only its code differs
         return 0, len(samples)
 
     speech_bounds.__module__, speech_bounds.__qualname__ = audio.__name__, "speech_bounds"

@@ -156,7 +156,7 @@ def test_the_printed_class_never_contradicts_the_gender_decision():
 
 
 @pytest.mark.parametrize("condition, expected", [
-    ("short", "of speech after trimming"),
+    ("short", "of speech heard"),
     ("quiet", "very low level"),
     ("clipped", "clipped"),
     ("8 kHz", "sampled at 8000 Hz"),

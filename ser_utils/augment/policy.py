@@ -22,7 +22,7 @@ class Augmentation:
 
     Each chain: reverberation in one of the training rooms (probability ``p_reverb``), noise at an
     SNR uniform in ``snr_db`` (``p_noise``; white, pink, brown or babble of the fold's other training
-    speakers, equally likely), a telephone line (``p_telephone``) or an MP3 codec (``p_codec``), and a
+    speakers, drawn with ``noise_weights``, equally likely if None), a telephone line (``p_telephone``) or an MP3 codec (``p_codec``), and a
     gain uniform in ``gain_db``; a chain that drew no reverberation, noise or channel gets noise.
     Everything but the babble's sources depends only on the clip, the copy and the seed, so the
     copies of a clip are shared by every fold that trains on it (and by every model, via the cache).
@@ -39,6 +39,7 @@ class Augmentation:
     room_rt60s: tuple[float, ...] = (0.25, 0.45, 0.7, 0.9)
     rooms_per_rt60: int = 3
     noises: tuple[str, ...] = field(default=("white", "pink", "brown", "babble"))
+    noise_weights: tuple[float, ...] | None = None
 
     def chain(self, path: str, copy: int) -> tuple[tuple, ...]:
         """The random steps of copy ``copy`` of the clip at ``path``."""
@@ -49,7 +50,7 @@ class Augmentation:
         noise = rng.random() < self.p_noise
         channel = rng.random()
         if noise or not (steps or channel < self.p_telephone + self.p_codec):
-            steps.append((str(rng.choice(self.noises)), round(float(rng.uniform(*self.snr_db)), 2)))
+            steps.append((str(rng.choice(self.noises, p=self.noise_weights)), round(float(rng.uniform(*self.snr_db)), 2)))
         if channel < self.p_telephone:
             steps.append(("telephone",))
         elif channel < self.p_telephone + self.p_codec:

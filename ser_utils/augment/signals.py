@@ -35,11 +35,11 @@ def coloured_noise(colour: str, n_samples: int, rng: np.random.Generator) -> np.
     return colorednoise.powerlaw_psd_gaussian(NOISE_EXPONENTS[colour], n_samples, random_state=rng).astype(np.float32)
 
 
-def babble(sources: list[np.ndarray], n_samples: int, rng: np.random.Generator) -> np.ndarray:
+def babble(sources: list[np.ndarray], rate: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """The sum of ``sources`` at equal speech levels, each looped to ``n_samples`` from a random start."""
     total = np.zeros(n_samples, dtype=np.float64)
     for source in sources:
-        speech = source[slice(*speech_bounds(source))]
+        speech = source[slice(*speech_bounds(source, rate))]
         looped = np.tile(speech, int(np.ceil(n_samples / len(speech))) + 1)
         start = int(rng.integers(len(speech)))
         total += looped[start : start + n_samples] / np.sqrt(max(speech_power(speech), 1e-12))
@@ -72,5 +72,5 @@ def reverberate(samples: np.ndarray, impulse_response: np.ndarray) -> np.ndarray
 
 def first_seconds_of_speech(samples: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     """The first ``seconds`` of the clip's speech (leading silence trimmed as the features do)."""
-    start, _ = speech_bounds(samples)
+    start, _ = speech_bounds(samples, rate)
     return samples[start : start + int(round(seconds * rate))]

@@ -61,7 +61,7 @@ class Babble(Step):
     """``("babble", snr_db)``: the corruption's other speakers talking at once, ``snr_db`` below the speech."""
 
     def apply(self, samples, rate, rng, snr_db, *, voices):
-        return mix_at_snr(samples, babble(voices(), len(samples), rng), snr_db)
+        return mix_at_snr(samples, babble(voices(), rate, len(samples), rng), snr_db)
 
 
 class Reverb(Step):

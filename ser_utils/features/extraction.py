@@ -37,7 +37,7 @@ class FeatureSet:
 
 
 #: Packages whose versions key the feature caches (they compute the features).
-FEATURE_PACKAGES = ("librosa", "numpy", "scipy", "soxr", "opensmile")
+FEATURE_PACKAGES = ("librosa", "numpy", "scipy", "soxr", "opensmile", "silero-vad", "onnxruntime")
 
 
 def recipe_code(recipe: Recipe) -> str:

@@ -1,9 +1,10 @@
 """Feature recipes: small frozen settings objects, each knowing how to turn a clip into its features.
 
 A recipe is saved beside everything it produced (feature cache, model metadata), and prediction rebuilds it from
-there: the settings are never typed twice. Every recipe but the seed's reads the *speech* of a clip: leading and
-trailing silence trimmed (``trim_db`` below the peak), because RAVDESS speech starts 0.5-1.2 s into a clip and lasts
-1.5-2.5 s, so a fixed window mixes silence and speech.
+there: the settings are never typed twice. Every recipe but the seed's reads the *speech* of a clip, because RAVDESS
+speech starts 0.5-1.2 s into a clip and lasts 1.5-2.5 s, so a fixed window mixes silence and speech: from the first
+to the last frame a voice-activity detector hears as speech (``speech_finder="vad"``), or without what lies
+``trim_db`` below the peak (``"level"``, which keeps a noisy clip whole; :func:`~ser_utils.audio.speech_bounds`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from ..audio import audio_info, fix_length, load_audio, speech_bounds
+from ..audio import SPEECH_FINDERS, audio_info, fix_length, load_audio, speech_bounds
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
@@ -36,10 +37,10 @@ SINGLE_WINDOW_FACTOR = 2
 
 @dataclass(frozen=True)
 class Recipe:
-    """Settings shared by every recipe: the rate, the silence trim, and the part of the speech that is read.
+    """Settings shared by every recipe: the rate, how the speech is found, and the part of the speech that is read.
 
-    ``duration=None`` reads the whole trimmed speech (pooled features); otherwise a
-    window of ``duration`` s from ``offset`` s into the speech, zero-padded if short.
+    ``duration=None`` reads the whole speech (pooled features); otherwise a window of ``duration`` s from
+    ``offset`` s into the speech, zero-padded if short. ``trim_db=None`` reads the clip whole.
     """
 
     sample_rate: int = 16000
@@ -47,6 +48,11 @@ class Recipe:
     duration: float | None = None
     res_type: str = "soxr_hq"
     trim_db: float | None = 30.0
+    speech_finder: str = "vad"
+
+    def __post_init__(self) -> None:
+        if self.speech_finder not in SPEECH_FINDERS:
+            raise ValueError(f"unknown speech finder {self.speech_finder!r}; choose one of {SPEECH_FINDERS}")
 
     @property
     def n_samples(self) -> int:
@@ -58,10 +64,10 @@ class Recipe:
         return max(0.0, min(self.offset, clip_duration - self.duration))
 
     def speech(self, samples: np.ndarray) -> tuple[int, np.ndarray]:
-        """(first sample, samples) of the clip without leading and trailing silence (the clip if ``trim_db`` is None)."""
+        """(first sample, samples) of the clip's speech (the clip if ``trim_db`` is None)."""
         if self.trim_db is None:
             return 0, samples
-        start, stop = speech_bounds(samples, self.trim_db)
+        start, stop = speech_bounds(samples, self.sample_rate, finder=self.speech_finder, top_db=self.trim_db)
         return start, samples[start:stop]
 
     def segments(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -155,6 +161,7 @@ class MatrixRecipe(Recipe):
     top_db: float | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.representation not in ("mfcc", "logmel"):
             raise ValueError(f"representation must be 'mfcc' or 'logmel', not {self.representation!r}")
 
@@ -191,9 +198,10 @@ class StatsRecipe(Recipe):
     matrix: MatrixRecipe = field(default_factory=lambda: MatrixRecipe(duration=None))
 
     def __post_init__(self) -> None:
-        reading = (self.sample_rate, self.res_type, self.trim_db)
-        if reading != (self.matrix.sample_rate, self.matrix.res_type, self.matrix.trim_db):
-            raise ValueError("StatsRecipe's rate, resampler and trim must equal those of its matrix recipe")
+        super().__post_init__()
+        reading = (self.sample_rate, self.res_type, self.trim_db, self.speech_finder)
+        if reading != (self.matrix.sample_rate, self.matrix.res_type, self.matrix.trim_db, self.matrix.speech_finder):
+            raise ValueError("StatsRecipe's rate, resampler and speech finder must equal those of its matrix recipe")
 
     @property
     def shape(self) -> tuple[int]:
@@ -283,6 +291,7 @@ class OpenSmileRecipe(Recipe):
     feature_set: str = "eGeMAPSv02"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.feature_set not in OPENSMILE_SIZES:
             raise ValueError(f"unknown openSMILE feature set {self.feature_set!r}; choose one of {sorted(OPENSMILE_SIZES)}")
 
@@ -312,6 +321,11 @@ def make_recipe(kind: str, **settings) -> Recipe:
 
 
 def recipe_from_dict(data: dict) -> Recipe:
-    """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models)."""
+    """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models). A recipe saved before
+    recipes named their speech finder found the speech by its level."""
     settings = {key: value for key, value in data.items() if key != "kind"}
+    if settings.get("trim_db") is not None:
+        settings.setdefault("speech_finder", "level")
+    if isinstance(settings.get("matrix"), dict) and settings["matrix"].get("trim_db") is not None:
+        settings["matrix"] = {"speech_finder": "level"} | settings["matrix"]
     return make_recipe(data["kind"], **settings)

@@ -1,0 +1,90 @@
+"""Where the speech is: a trained voice-activity detector (Silero VAD), run by ONNX Runtime.
+
+Trimming at a level below the clip's peak finds speech in a quiet studio and fails in noise, where the noise is
+within that level of the peak. Silero VAD (MIT licence) gives a speech probability per 32 ms frame: about 0.9 in
+white noise at 10 dB and 0 dB, under 0.1 on silence. Its model file ships inside the ``silero-vad`` wheel, which is
+installed without its declared dependency (torch) and never imported (its package imports torch): the file is
+found through the package's import spec and run with ONNX Runtime alone, offline. The batched ("sequence") model
+runs a whole clip in one call per 16 s, with the same per-frame probabilities as the streaming model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+#: The detector's sample rate, frame and the previous frame's tail that each frame is read with (samples).
+RATE, FRAME, CONTEXT = 16000, 512, 64
+#: Frames per ONNX call (about 16 s); the recurrent state carries over between calls.
+BLOCK_FRAMES = 512
+#: Model file inside the installed ``silero_vad`` package.
+MODEL_FILE = Path("data", "silero_vad_16k_sequence.onnx")
+#: A frame is speech at or above this probability (Silero's default).
+THRESHOLD = 0.5
+#: Kept around the first and last speech frame (Silero's default ``speech_pad_ms``).
+PAD_S = 0.03
+
+
+class VadUnavailable(RuntimeError):
+    """The detector's model file is not installed."""
+
+
+def model_path() -> Path:
+    """The ONNX file inside the installed ``silero-vad`` package (found without importing the package)."""
+    spec = importlib.util.find_spec("silero_vad")
+    path = Path(spec.submodule_search_locations[0], MODEL_FILE) if spec and spec.submodule_search_locations else None
+    if path is None or not path.is_file():
+        raise VadUnavailable("the silero-vad package (its ONNX model) is not installed: `make venv` installs it")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _session():
+    """One ONNX Runtime session per process, on one thread (the work is spread over processes)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
+
+
+def _framed(samples: np.ndarray) -> np.ndarray:
+    """(frames, CONTEXT + FRAME): each 32 ms frame (the last zero-padded) after the previous frame's tail."""
+    n_frames = max(1, -(-len(samples) // FRAME))
+    frames = np.zeros((n_frames, FRAME), dtype=np.float32)
+    frames.reshape(-1)[: len(samples)] = samples
+    contexts = np.zeros((n_frames, CONTEXT), dtype=np.float32)
+    contexts[1:] = frames[:-1, -CONTEXT:]
+    return np.concatenate([contexts, frames], axis=1)
+
+
+def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Speech probability of every 32 ms frame of a mono clip (resampled to 16 kHz for the detector)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if sample_rate != RATE:
+        samples = soxr.resample(samples, sample_rate, RATE, quality="HQ")
+    framed = _framed(samples)
+    hidden = cell = np.zeros((1, 1, 128), dtype=np.float32)
+    probabilities = []
+    for first in range(0, len(framed), BLOCK_FRAMES):
+        block, hidden, cell = _session().run(["speech_probs", "hn", "cn"],
+                                             {"input": framed[first : first + BLOCK_FRAMES], "h": hidden, "c": cell})
+        probabilities.append(block)
+    return np.concatenate(probabilities).reshape(-1)
+
+
+def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
+    """(start, stop) samples from the first to the last speech frame, :data:`PAD_S` around them; None if no frame
+    of the clip is speech."""
+    speech = np.flatnonzero(speech_probabilities(samples, sample_rate) >= THRESHOLD)
+    if not len(speech):
+        return None
+    per_frame, pad = FRAME * sample_rate / RATE, PAD_S * sample_rate
+    start = int(max(0, speech[0] * per_frame - pad))
+    stop = int(min(len(samples), (speech[-1] + 1) * per_frame + pad))
+    return start, stop
