@@ -89,7 +89,7 @@ def corpus_table(n_actors: int = 6, clips: int = 4) -> pd.DataFrame:
 def test_training_babble_comes_only_from_other_speakers_of_the_training_pool():
     table = corpus_table()
     train_index = np.flatnonzero(table["actor"] <= 4)
-    copies = augment.Augmentation(copies=3, p_noise=1.0, noises=("babble",)).corruptions(table, train_index)
+    copies = augment.Augmentation(copies=3, p_noise=1.0, noises=(("babble", 1.0),)).corruptions(table, train_index)
     actor_of = dict(zip(table["path"], table["actor"]))
     assert len(copies) == 3 * len(train_index)
     for copy in copies:
@@ -153,7 +153,7 @@ def test_a_clip_that_cannot_be_read_is_reported_by_name_not_raised(tmp_path, cap
 
 def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
     table = corpus_table(n_actors=8)
-    babble_only = augment.Augmentation(p_noise=1.0, noises=("babble",))
+    babble_only = augment.Augmentation(p_noise=1.0, noises=(("babble", 1.0),))
     fold = folds.plan_folds(table, "speaker", n_folds=4, seed=42, augmentation=babble_only).folds[0]
     fit_index, train_index, fit, refit = fold.fit, fold.train, fold.fit_copies, fold.refit_copies
     actor_of = dict(zip(table["path"], table["actor"]))
@@ -198,3 +198,12 @@ def test_a_corruption_kind_is_one_step_class_and_one_registry_line(mini_table, t
     assert summary.loc["inverted", "uar"] == pytest.approx(summary.loc["clean", "uar"], abs=1e-6)
     with pytest.raises(ValueError, match="unknown corruption step 'reversed'"):
         augment.apply(Corruption("x.wav", (("reversed",),), (0,)), np.ones(100, np.float32), 16000)
+
+
+def test_noise_kinds_are_drawn_with_their_shares_and_bad_shares_are_refused():
+    table = corpus_table()
+    chains = [augment.Augmentation(p_noise=1.0).chain(path, copy) for path in table["path"] for copy in range(10)]
+    kinds = [step[0] for chain in chains for step in chain if step[0] in ("white", "pink", "brown", "babble")]
+    assert abs(kinds.count("babble") / len(kinds) - 0.5) < 0.1 and "brown" in kinds
+    with pytest.raises(ValueError, match="summing to 1"):
+        augment.Augmentation(noises=(("white", 0.5), ("babble", 0.6)))

@@ -25,7 +25,7 @@ def tasks_run_on(cluster, work):
 
 def test_features_made_on_a_dask_cluster_equal_the_local_ones(mini_table, cluster, monkeypatch, tmp_path):
     table = mini_table.head(30)
-    copies = augment.Augmentation(copies=1, p_reverb=1.0, noises=("white", "pink"), seed=3).corruptions(table, np.arange(6))
+    copies = augment.Augmentation(copies=1, p_reverb=1.0, noises=(("white", 0.5), ("pink", 0.5)), seed=3).corruptions(table, np.arange(6))
     recipes = [features.StatsRecipe(), features.OpenSmileRecipe("eGeMAPSv02")]
 
     def extract(cache: str):

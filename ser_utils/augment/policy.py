@@ -4,7 +4,7 @@ babble from other speakers of the clips a fold fits on."""
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,15 +22,21 @@ class Augmentation:
 
     Each chain: reverberation in one of the training rooms (probability ``p_reverb``), noise at an
     SNR uniform in ``snr_db`` (``p_noise``; white, pink, brown or babble of the fold's other training
-    speakers, drawn with ``noise_weights``, equally likely if None), a telephone line (``p_telephone``) or an MP3 codec (``p_codec``), and a
-    gain uniform in ``gain_db``; a chain that drew no reverberation, noise or channel gets noise.
+    speakers, each kind drawn with its share in ``noises``), a telephone line (``p_telephone``) or an MP3 codec
+    (``p_codec``), and a gain uniform in ``gain_db``; a chain that drew no reverberation, noise or channel gets noise.
     Everything but the babble's sources depends only on the clip, the copy and the seed, so the
     copies of a clip are shared by every fold that trains on it (and by every model, via the cache).
+
+    Chosen on real RAVDESS (12 actors, speaker protocol, all folds, one copy, 2026-12-02): babble as half of the noise
+    draws at 0-20 dB, instead of four equally likely kinds at 0-30 dB, lifted the ensemble in white noise at 10 dB from
+    0.473 to 0.512, in babble at 10 dB from 0.327 to 0.371, in white noise at 0 dB from 0.308 to 0.342, and cost it
+    2.7 points on clean speech (0.717 -> 0.690, within the spread over folds); babble as half at 0-30 dB moved no
+    condition beyond that spread.
     """
 
     copies: int = 1
     seed: int = config.DEFAULT_SEED
-    snr_db: tuple[float, float] = (0.0, 30.0)
+    snr_db: tuple[float, float] = (0.0, 20.0)
     gain_db: tuple[float, float] = (-6.0, 6.0)
     p_reverb: float = 0.4
     p_noise: float = 0.7
@@ -38,8 +44,12 @@ class Augmentation:
     p_codec: float = 0.15
     room_rt60s: tuple[float, ...] = (0.25, 0.45, 0.7, 0.9)
     rooms_per_rt60: int = 3
-    noises: tuple[str, ...] = field(default=("white", "pink", "brown", "babble"))
-    noise_weights: tuple[float, ...] | None = None
+    noises: tuple[tuple[str, float], ...] = (("white", 0.2), ("pink", 0.2), ("brown", 0.1), ("babble", 0.5))
+
+    def __post_init__(self) -> None:
+        shares = [share for _, share in self.noises]
+        if min(shares) < 0 or not np.isclose(sum(shares), 1):
+            raise ValueError(f"noises {self.noises}: each kind's share of the noise draws must be >= 0, summing to 1")
 
     def chain(self, path: str, copy: int) -> tuple[tuple, ...]:
         """The random steps of copy ``copy`` of the clip at ``path``."""
@@ -50,7 +60,8 @@ class Augmentation:
         noise = rng.random() < self.p_noise
         channel = rng.random()
         if noise or not (steps or channel < self.p_telephone + self.p_codec):
-            steps.append((str(rng.choice(self.noises, p=self.noise_weights)), round(float(rng.uniform(*self.snr_db)), 2)))
+            kinds, shares = zip(*self.noises)
+            steps.append((str(rng.choice(kinds, p=shares)), round(float(rng.uniform(*self.snr_db)), 2)))
         if channel < self.p_telephone:
             steps.append(("telephone",))
         elif channel < self.p_telephone + self.p_codec:
