@@ -26,7 +26,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from ser_utils import cli, config, corpus, features, runs, synth, training
+from ser_utils.models import load_model, sha256
+from ser_utils.models.ensemble import EnsembleModel
 
 
 @dataclass
@@ -146,7 +151,7 @@ def _tone_low_passed(env: Env) -> Outcome:
 
 
 def _truncate(env: Env) -> Outcome:
-    weights = env.model / "model.joblib"
+    weights = env.model / "model.skops"
     weights.write_bytes(weights.read_bytes()[:100])
     return env.predict(env.clean())
 
@@ -200,7 +205,7 @@ def _broken_metadata(env: Env) -> Outcome:
 
 
 def _changed_weights(env: Env) -> Outcome:
-    with open(env.model / "model.joblib", "ab") as weights:
+    with open(env.model / "model.skops", "ab") as weights:
         weights.write(b"\0")
     return env.predict(env.clean())
 
@@ -400,6 +405,67 @@ def _older_build(env: Env) -> Outcome:
 
 NOISE = np.random.default_rng(0).normal(0, 0.1, 3 * 22050).astype(np.float32)
 
+class _Payload:
+    """A pickle that runs a command when it is loaded: what a malicious model file holds."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+class _PayloadScaler(StandardScaler):
+    """A scaler whose restoring runs a command: a type that no model of this project holds."""
+
+    marker: str = ""
+
+    def __setstate__(self, state):
+        os.system(f"touch {state.get('marker', '')}")
+        super().__setstate__(state)
+
+
+def _marker(env: Env) -> Path:
+    """Where a payload would leave its trace (never created, if loading runs nothing)."""
+    return env.folder / "payload-ran"
+
+
+def _pickled_folder(env: Env, folder: Path) -> None:
+    """``folder`` in the old format, its weights a pickle with a payload, the hash in its metadata updated to match."""
+    import pickle
+
+    (folder / "model.skops").unlink()
+    (folder / "model.joblib").write_bytes(pickle.dumps(_Payload(_marker(env))))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["model_file"] = "model.joblib"
+    metadata["fingerprint"]["weights_sha256"] = sha256(folder / "model.joblib")
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
+def _old_pickle_with_payload(env: Env) -> Outcome:
+    _pickled_folder(env, env.model)
+    return env.predict(env.clean())
+
+
+def _skops_with_untrusted_type(env: Env) -> Outcome:
+    import skops.io
+
+    metadata = json.loads((env.model / "metadata.json").read_text())
+    scaler = _PayloadScaler().fit(np.zeros((2, 160)))
+    scaler.marker = str(_marker(env))
+    skops.io.dump(make_pipeline(scaler), env.model / "model.skops")
+    metadata["fingerprint"]["weights_sha256"] = sha256(env.model / "model.skops")
+    (env.model / "metadata.json").write_text(json.dumps(metadata))
+    return env.predict(env.clean())
+
+
+def _ensemble_member_with_payload(env: Env, ensemble: Path) -> Outcome:
+    shutil.rmtree(env.model)
+    shutil.copytree(ensemble, env.model)
+    _pickled_folder(env, env.model / "members" / "svm")
+    return env.predict(env.clean())
+
+
 CASES = [
     # ---- ser predict: files that cannot be used are listed, the others still answered
     Case("folder given, no audio inside", lambda e: e.predict(e.folder / "model"), 2, "no audio files"),
@@ -485,6 +551,13 @@ CASES = [
     Case("metadata.json not JSON", _broken_metadata, 2, "unreadable model metadata"),
     Case("weights file changed", _changed_weights, 2, "changed since it was saved"),
     Case("weights file truncated", _truncate, 2, "changed since it was saved"),
+    # ---- a shared model folder is data: loading runs nothing from it
+    Case("old folder: model.joblib with a payload", _old_pickle_with_payload, 2, "refused: saved in an old format",
+         check=lambda e: not _marker(e).exists()),
+    Case("skops file with a foreign type", _skops_with_untrusted_type, 2, "_PayloadScaler",
+         check=lambda e: not _marker(e).exists()),
+    Case("ensemble member: model.joblib with a payload", lambda e: _ensemble_member_with_payload(e, e.ensemble), 2,
+         "refused: saved in an old format", check=lambda e: not _marker(e).exists()),
     # ---- corpus scanning
     Case("X.WAV beside X.wav", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-01-05-01-01-01-01.WAV"]), 0,
          "the same clip as", answered=1),
@@ -527,9 +600,20 @@ def saved_svm(mini_table, tmp_path_factory):
     return runs.save_run(run, tmp_path_factory.mktemp("model") / "svm-speaker")
 
 
+@pytest.fixture(scope="module")
+def saved_ensemble(mini_table, saved_svm, tmp_path_factory):
+    """An ensemble of the SVM and a factorised SVM, saved as a model folder."""
+    feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
+    factorised = training.cross_validate(feature_set, "svm_factorised", "speaker", max_folds=1, progress=False).model
+    ensemble = EnsembleModel.from_members([load_model(saved_svm), factorised])
+    ensemble.metadata["dataset"] = {"name": "mini", "label": "mini corpus", "synthetic": False}
+    return ensemble.save(tmp_path_factory.mktemp("model") / "ensemble-speaker")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_fault(case, saved_svm, mini_table, tmp_path):
+def test_fault(case, saved_svm, saved_ensemble, mini_table, tmp_path):
     env = Env(tmp_path, saved_svm, mini_table["path"].iloc[0])
+    env.ensemble = saved_ensemble
     outcome = case.run(env)
     assert outcome.status == case.status, outcome.text
     if case.message is not None:

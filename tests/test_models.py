@@ -148,9 +148,9 @@ def test_recipe_edited_in_metadata_is_refused(saved_svm, tmp_path):
 
 def test_changed_weights_file_is_refused(saved_svm, tmp_path):
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
-    with open(run_dir / "model.joblib", "ab") as handle:
+    with open(run_dir / "model.skops", "ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(ModelMismatch, match="model.joblib: weights file changed"):
+    with pytest.raises(ModelMismatch, match="model.skops: weights file changed"):
         models.load_model(run_dir)
 
 
@@ -168,8 +168,8 @@ def test_missing_or_unknown_models_are_explained(tmp_path, saved_svm):
     with pytest.raises(TypeError, match="has no parameter"):
         models.build_model("svm", ["a", "b"], epochs=3)
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
-    (run_dir / "model.joblib").unlink()
-    with pytest.raises(FileNotFoundError, match="model.joblib, which is missing"):
+    (run_dir / "model.skops").unlink()
+    with pytest.raises(FileNotFoundError, match="model.skops, which is missing"):
         models.load_model(run_dir)
 
 

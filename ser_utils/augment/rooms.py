@@ -68,7 +68,7 @@ def impulse_response(room: Room, rate: int, *, cache_dir: Path | None = ROOMS_DI
         digest = hashlib.sha1(json.dumps([asdict(room), rate, rounds, code]).encode()).hexdigest()[:16]
         cache_file = Path(cache_dir) / f"room-{digest}.npz"
         if cache_file.exists():
-            with np.load(cache_file) as cached:
+            with np.load(cache_file, allow_pickle=False) as cached:
                 return cached["response"]
     design = room.rt60
     for _ in range(rounds):

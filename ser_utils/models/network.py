@@ -66,6 +66,7 @@ with _native_stderr_silenced():
     import keras  # noqa: E402
 
 from . import Model  # noqa: E402
+from .fingerprint import ModelMismatch  # noqa: E402
 from ..storage import atomic_path  # noqa: E402
 from .onnx_network import ONNX_FILE, ONNX_INPUT  # noqa: E402
 
@@ -143,7 +144,14 @@ class NetworkModel(Model):
         self.estimator.save(path)
 
     def _load_weights(self, path: Path) -> None:
-        self.estimator = keras.saving.load_model(path)
+        """Keras's safe mode: a file holding code (a ``Lambda`` layer's bytecode) is refused, not run."""
+        try:
+            self.estimator = keras.saving.load_model(path, safe_mode=True)
+        except ValueError as error:
+            if "safe_mode" not in str(error):
+                raise
+            raise ModelMismatch(f"{path}: refused: it holds code (a Lambda layer), which Keras's safe mode never "
+                                "loads; no network of this project holds any") from None
 
     def _export(self, run_dir: Path) -> dict:
         """Also write the inference graph as ONNX, so that prediction runs without TensorFlow."""

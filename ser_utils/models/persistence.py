@@ -46,12 +46,26 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
         family = _runtime_class(metadata, runtime)
     except (json.JSONDecodeError, KeyError, ValueError) as error:
         raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
+    _refuse_pickles(run_dir, metadata)
     if not (run_dir / family.weights_file).is_file():
         raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
     try:
         return family.load(run_dir, metadata)
     except (KeyError, TypeError) as error:
         raise ModelMismatch(f"{metadata_path}: unreadable model metadata ({type(error).__name__}: {error})") from None
+
+
+#: Weights files of the old format: pickles, which run whatever code they name when they are loaded.
+PICKLED_WEIGHTS = ("model.joblib",)
+
+
+def _refuse_pickles(run_dir: Path, metadata: dict) -> None:
+    """Raise :class:`ModelMismatch` for a folder saved in the old format: nothing of a pickle is ever loaded."""
+    pickled = [name for name in PICKLED_WEIGHTS if metadata.get("model_file") == name or (run_dir / name).exists()]
+    if pickled:
+        raise ModelMismatch(f"{run_dir}: refused: saved in an old format ({pickled[0]}, a pickle), and loading a pickle "
+                            "can run any code its author put in it; retrain the model (`make report`) to save it in "
+                            "this version's format (skops for scikit-learn models), which loads data only")
 
 
 def _no_metadata(run_dir: Path) -> str:
