@@ -447,6 +447,13 @@ def _old_pickle_with_payload(env: Env) -> Outcome:
     return env.predict(env.clean())
 
 
+def _stray_pickle_beside_skops(env: Env) -> Outcome:
+    import pickle
+
+    (env.model / "model.joblib").write_bytes(pickle.dumps(_Payload(_marker(env))))
+    return env.predict(env.clean())
+
+
 def _skops_with_untrusted_type(env: Env) -> Outcome:
     import skops.io
 
@@ -553,6 +560,8 @@ CASES = [
     Case("weights file truncated", _truncate, 2, "changed since it was saved"),
     # ---- a shared model folder is data: loading runs nothing from it
     Case("old folder: model.joblib with a payload", _old_pickle_with_payload, 2, "refused: saved in an old format",
+         check=lambda e: not _marker(e).exists()),
+    Case("model.joblib with a payload left beside model.skops", _stray_pickle_beside_skops, 0, None, answered=1,
          check=lambda e: not _marker(e).exists()),
     Case("skops file with a foreign type", _skops_with_untrusted_type, 2, "_PayloadScaler",
          check=lambda e: not _marker(e).exists()),

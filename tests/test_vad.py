@@ -77,7 +77,7 @@ def test_a_recipe_saved_before_speech_finders_reads_as_the_level_trim_it_was_tra
     assert features.recipe_from_dict(features.StatsRecipe().to_dict()) == features.StatsRecipe()
 
 
-def test_the_detector_runs_without_importing_torch_or_the_silero_package(padded_speech):
+def test_the_detector_runs_without_importing_torch_or_the_silero_package():
     code = ("import sys, numpy as np; from ser_utils import vad; "
             "assert vad.speech_span(np.zeros(16000, np.float32), 16000) is None; "
             "print(sorted(m for m in ('torch', 'silero_vad') if m in sys.modules))")

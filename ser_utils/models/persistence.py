@@ -60,12 +60,12 @@ PICKLED_WEIGHTS = ("model.joblib",)
 
 
 def _refuse_pickles(run_dir: Path, metadata: dict) -> None:
-    """Raise :class:`ModelMismatch` for a folder saved in the old format: nothing of a pickle is ever loaded."""
-    pickled = [name for name in PICKLED_WEIGHTS if metadata.get("model_file") == name or (run_dir / name).exists()]
-    if pickled:
-        raise ModelMismatch(f"{run_dir}: refused: saved in an old format ({pickled[0]}, a pickle), and loading a pickle "
-                            "can run any code its author put in it; retrain the model (`make report`) to save it in "
-                            "this version's format (skops for scikit-learn models), which loads data only")
+    """Raise :class:`ModelMismatch` for a folder whose metadata names a weights file of the old format: nothing of a
+    pickle is ever loaded (one left beside newer weights by an earlier run is never read)."""
+    if metadata.get("model_file") in PICKLED_WEIGHTS:
+        raise ModelMismatch(f"{run_dir}: refused: saved in an old format ({metadata['model_file']}, a pickle), and "
+                            "loading a pickle can run any code its author put in it; retrain the model (`make report`) "
+                            "to save it in this version's format (skops for scikit-learn models), which loads data only")
 
 
 def _no_metadata(run_dir: Path) -> str:
