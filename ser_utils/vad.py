@@ -22,15 +22,15 @@ RATE, FRAME, CONTEXT = 16000, 512, 64
 #: Frames per ONNX call (about 16 s); the recurrent state carries over between calls.
 BLOCK_FRAMES = 512
 #: Model file inside the installed ``silero_vad`` package.
-MODEL_FILE = Path("data", "silero_vad_16k_sequence.onnx")
+MODEL_FILE = "data/silero_vad_16k_sequence.onnx"
 #: A frame is speech at or above this probability (Silero's default).
 THRESHOLD = 0.5
 #: Kept around the first and last speech frame (Silero's default ``speech_pad_ms``).
 PAD_S = 0.03
 
 
-class VadUnavailable(RuntimeError):
-    """The detector's model file is not installed."""
+class VadUnavailable(OSError):
+    """The detector's model file is not installed (an environment problem, reported like a missing file)."""
 
 
 def model_path() -> Path:
@@ -66,6 +66,8 @@ def _framed(samples: np.ndarray) -> np.ndarray:
 def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Speech probability of every 32 ms frame of a mono clip (resampled to 16 kHz for the detector)."""
     samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"the voice-activity detector reads mono samples, got an array of shape {samples.shape}")
     if sample_rate != RATE:
         samples = soxr.resample(samples, sample_rate, RATE, quality="HQ")
     framed = _framed(samples)

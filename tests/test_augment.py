@@ -207,3 +207,9 @@ def test_noise_kinds_are_drawn_with_their_shares_and_bad_shares_are_refused():
     assert abs(kinds.count("babble") / len(kinds) - 0.5) < 0.1 and "brown" in kinds
     with pytest.raises(ValueError, match="summing to 1"):
         augment.Augmentation(noises=(("white", 0.5), ("babble", 0.6)))
+    with pytest.raises(ValueError, match="summing to 1"):
+        augment.Augmentation(noises=())
+    with pytest.raises(ValueError, match="unknown noise kind"):
+        augment.Augmentation(noises=(("whte", 1.0),))
+    thirds = augment.Augmentation(p_noise=1.0, noises=tuple((kind, 0.333333) for kind in ("white", "pink", "babble")))
+    assert thirds.chain(table["path"].iloc[0], 0)  # shares within rounding of 1 are drawn from, not refused

@@ -466,6 +466,28 @@ def _skops_with_untrusted_type(env: Env) -> Outcome:
     return env.predict(env.clean())
 
 
+def _malformed_skops(env: Env) -> Outcome:
+    import zipfile
+
+    weights = env.model / "model.skops"
+    with zipfile.ZipFile(weights) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    schema = json.loads(files["schema.json"])
+    files["schema.json"] = json.dumps(schema | {"content": 5}).encode()
+    with zipfile.ZipFile(weights, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    env.edit_metadata(lambda m: m["fingerprint"].update(weights_sha256=sha256(weights)))
+    return env.predict(env.clean())
+
+
+def _ensemble_member_named(env: Env, ensemble: Path, name: str) -> Outcome:
+    shutil.rmtree(env.model)
+    shutil.copytree(ensemble, env.model)
+    env.edit_metadata(lambda m: m["params"].update(members=[name]))
+    return env.predict(env.clean())
+
+
 def _ensemble_member_with_payload(env: Env, ensemble: Path) -> Outcome:
     shutil.rmtree(env.model)
     shutil.copytree(ensemble, env.model)
@@ -565,6 +587,10 @@ CASES = [
          check=lambda e: not _marker(e).exists()),
     Case("skops file with a foreign type", _skops_with_untrusted_type, 2, "_PayloadScaler",
          check=lambda e: not _marker(e).exists()),
+    Case("model.skops with a malformed schema", _malformed_skops, 2, "not a readable skops model file"),
+    Case("ensemble member named ..", lambda e: _ensemble_member_named(e, e.ensemble, ".."), 2, "not a plain name"),
+    Case("ensemble member named /tmp/x", lambda e: _ensemble_member_named(e, e.ensemble, "/tmp/x"), 2,
+         "not a plain name"),
     Case("ensemble member: model.joblib with a payload", lambda e: _ensemble_member_with_payload(e, e.ensemble), 2,
          "refused: saved in an old format", check=lambda e: not _marker(e).exists()),
     # ---- corpus scanning

@@ -11,7 +11,9 @@ from ser_utils.models import ModelMismatch, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Calls that build objects from a file's own instructions (pickle) or may (NumPy's pickled arrays by default).
-UNPICKLING = re.compile(r"\b(?:joblib\.load|pickle\.loads?|cloudpickle\.loads?|dill\.loads?|torch\.load)\s*\(|"
+UNPICKLING = re.compile(r"\b(?:joblib\.load|pickle\.loads?|pickle\.Unpickler|cloudpickle\.loads?|dill\.loads?|"
+                        r"torch\.load|pd\.read_pickle|read_pickle)\s*\(|from joblib import [^\n]*\bload\b|"
+                        r"safe_mode\s*=\s*False|trusted\s*=\s*(?:True|skops\.io\.get_untrusted_types|get_untrusted)|"
                         r"np\.load\((?![^)]*allow_pickle=False)")
 
 
@@ -28,7 +30,9 @@ def test_no_code_path_unpickles_a_file():
 
 
 def test_the_unpickling_check_sees_each_form_it_forbids():
-    for line in ("model = joblib.load(path)", "pickle.load(handle)", "pickle.loads(data)",
+    for line in ("model = joblib.load(path)", "pickle.load(handle)", "pickle.loads(data)", "pd.read_pickle(path)",
+                 "pickle.Unpickler(handle)", "from joblib import dump, load", "keras.saving.load_model(p, safe_mode=False)",
+                 "skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))",
                  "with np.load(cache_file) as cached:", "np.load(path, mmap_mode='r')"):
         assert UNPICKLING.search(line), line
     assert not UNPICKLING.search("with np.load(cache_file, allow_pickle=False) as cached:")

@@ -83,3 +83,8 @@ def test_the_detector_runs_without_importing_torch_or_the_silero_package():
             "print(sorted(m for m in ('torch', 'silero_vad') if m in sys.modules))")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert found.strip() == "[]"
+
+
+def test_stereo_samples_are_refused_with_what_the_detector_reads():
+    with pytest.raises(ValueError, match="mono samples"):
+        vad.speech_span(np.zeros((RATE, 2), np.float32), RATE)

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import config
+from .signals import NOISE_EXPONENTS
 from .steps import Corruption, clip_seed
 
 
+#: The noise kinds a copy can draw (coloured noises and babble).
+NOISE_KINDS = (*NOISE_EXPONENTS, "babble")
 #: Clips summed into one babble noise (fewer if the pool is smaller).
 BABBLE_TALKERS = 4
 
@@ -47,8 +50,11 @@ class Augmentation:
     noises: tuple[tuple[str, float], ...] = (("white", 0.2), ("pink", 0.2), ("brown", 0.1), ("babble", 0.5))
 
     def __post_init__(self) -> None:
+        unknown = [kind for kind, _ in self.noises if kind not in NOISE_KINDS]
+        if unknown:
+            raise ValueError(f"noises {self.noises}: unknown noise kind(s) {unknown}; choose among {NOISE_KINDS}")
         shares = [share for _, share in self.noises]
-        if min(shares) < 0 or not np.isclose(sum(shares), 1):
+        if not shares or min(shares) < 0 or not np.isclose(sum(shares), 1):
             raise ValueError(f"noises {self.noises}: each kind's share of the noise draws must be >= 0, summing to 1")
 
     def chain(self, path: str, copy: int) -> tuple[tuple, ...]:
@@ -61,6 +67,7 @@ class Augmentation:
         channel = rng.random()
         if noise or not (steps or channel < self.p_telephone + self.p_codec):
             kinds, shares = zip(*self.noises)
+            shares = np.asarray(shares) / sum(shares)  # exact for the draw; __post_init__ checked they sum to ~1
             steps.append((str(rng.choice(kinds, p=shares)), round(float(rng.uniform(*self.snr_db)), 2)))
         if channel < self.p_telephone:
             steps.append(("telephone",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 from ..storage import read_json, write_json
@@ -24,6 +25,9 @@ def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> 
     hashes = json.loads(Path(listing).read_text())
     parts = {}
     for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise ModelMismatch(f"{listing.parent / 'metadata.json'}: refused: {role} name {name!r} is not a plain "
+                                f"name, so it could lead outside {folder}")
         part = load_model(folder / name)
         if hashes.get(name) != sha256(folder / name / part.metadata["model_file"]):
             raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
