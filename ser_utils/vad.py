@@ -10,7 +10,10 @@ runs a whole clip in one call per 16 s, with the same per-frame probabilities as
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -80,9 +83,39 @@ def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.concatenate(probabilities).reshape(-1)
 
 
+class _RecentSpans:
+    """The spans of the clips this process read last, by content: an ensemble's members and prediction's warnings
+    read the same clip, so the detector runs once for it. Thread-safe (the members run side by side)."""
+
+    def __init__(self, size: int):
+        self.size, self.spans, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, samples: np.ndarray, sample_rate: int, find) -> tuple[int, int] | None:
+        """The span of ``samples``, computed by ``find(samples, sample_rate)`` unless read recently."""
+        key = hashlib.blake2b(samples.tobytes(), digest_size=16, salt=sample_rate.to_bytes(8, "little")).digest()
+        with self.lock:
+            if key in self.spans:
+                self.spans.move_to_end(key)
+                return self.spans[key]
+        span = find(samples, sample_rate)
+        with self.lock:
+            self.spans[key] = span
+            while len(self.spans) > self.size:
+                self.spans.popitem(last=False)
+        return span
+
+
+_RECENT = _RecentSpans(size=32)
+
+
 def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
     """(start, stop) samples from the first to the last speech frame, :data:`PAD_S` around them; None if no frame
     of the clip is speech."""
+    return _RECENT.get(np.ascontiguousarray(samples, dtype=np.float32), int(sample_rate), _find_span)
+
+
+def _find_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
+    """:func:`speech_span`, computed."""
     speech = np.flatnonzero(speech_probabilities(samples, sample_rate) >= THRESHOLD)
     if not len(speech):
         return None

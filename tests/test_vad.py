@@ -88,3 +88,13 @@ def test_the_detector_runs_without_importing_torch_or_the_silero_package():
 def test_stereo_samples_are_refused_with_what_the_detector_reads():
     with pytest.raises(ValueError, match="mono samples"):
         vad.speech_span(np.zeros((RATE, 2), np.float32), RATE)
+
+
+def test_a_clip_read_again_is_not_run_through_the_detector_again(padded_speech, monkeypatch):
+    clip, _ = padded_speech
+    clip = clip + np.float32(1e-6)  # a clip this process has not seen
+    runs = []
+    monkeypatch.setattr(vad, "speech_probabilities", lambda *args: runs.append(1) or np.zeros(3, np.float32))
+    assert vad.speech_span(clip, RATE) is None and vad.speech_span(clip.copy(), RATE) is None and len(runs) == 1
+    vad.speech_span(clip, 22050)  # the same samples at another rate are another clip
+    assert len(runs) == 2
