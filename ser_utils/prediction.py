@@ -103,7 +103,7 @@ def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
     span = speech_span(samples, sample_rate)
     warnings = [] if span else ["no speech heard (the voice-activity detector found none): the answer reads the "
                                 "clip without its silence, and is unlikely to mean anything"]
-    start, stop = span or speech_bounds(samples, sample_rate, finder="level")
+    start, stop = speech_bounds(samples, sample_rate)  # the span, or the level trim where none is heard
     speech = samples[start:stop]
     if span and len(speech) / sample_rate < MIN_SPEECH_S:
         warnings.append(f"only {len(speech) / sample_rate:.2f} s of speech heard "

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from .onnx_sessions import inference_session
+
 #: The detector's sample rate, frame and the previous frame's tail that each frame is read with (samples).
 RATE, FRAME, CONTEXT = 16000, 512, 64
 #: Frames per ONNX call (about 16 s); the recurrent state carries over between calls.
@@ -47,13 +49,9 @@ def model_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _session():
-    """One ONNX Runtime session per process, on one thread (the work is spread over processes)."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
+    """One ONNX Runtime session per process, on one thread (the work is spread over processes; threads may share
+    it: its ``run`` is thread-safe)."""
+    return inference_session(model_path(), threads=1)
 
 
 def _framed(samples: np.ndarray) -> np.ndarray:
@@ -90,14 +88,14 @@ class _RecentSpans:
     def __init__(self, size: int):
         self.size, self.spans, self.lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, samples: np.ndarray, sample_rate: int, find) -> tuple[int, int] | None:
-        """The span of ``samples``, computed by ``find(samples, sample_rate)`` unless read recently."""
+    def get(self, samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
+        """The span of ``samples`` (:func:`_find_span`), computed unless read recently."""
         key = hashlib.blake2b(samples.tobytes(), digest_size=16, salt=sample_rate.to_bytes(8, "little")).digest()
         with self.lock:
             if key in self.spans:
                 self.spans.move_to_end(key)
                 return self.spans[key]
-        span = find(samples, sample_rate)
+        span = _find_span(samples, sample_rate)
         with self.lock:
             self.spans[key] = span
             while len(self.spans) > self.size:
@@ -111,7 +109,7 @@ _RECENT = _RecentSpans(size=32)
 def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
     """(start, stop) samples from the first to the last speech frame, :data:`PAD_S` around them; None if no frame
     of the clip is speech."""
-    return _RECENT.get(np.ascontiguousarray(samples, dtype=np.float32), int(sample_rate), _find_span)
+    return _RECENT.get(np.ascontiguousarray(samples, dtype=np.float32), int(sample_rate))
 
 
 def _find_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:

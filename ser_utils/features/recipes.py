@@ -323,9 +323,15 @@ def make_recipe(kind: str, **settings) -> Recipe:
 def recipe_from_dict(data: dict) -> Recipe:
     """Rebuild a recipe from :meth:`to_dict` output (as saved with features and models). A recipe saved before
     recipes named their speech finder found the speech by its level."""
-    settings = {key: value for key, value in data.items() if key != "kind"}
-    if settings.get("trim_db") is not None:
-        settings.setdefault("speech_finder", "level")
-    if isinstance(settings.get("matrix"), dict) and settings["matrix"].get("trim_db") is not None:
-        settings["matrix"] = {"speech_finder": "level"} | settings["matrix"]
+    settings = _saved_speech_finder({key: value for key, value in data.items() if key != "kind"})
     return make_recipe(data["kind"], **settings)
+
+
+def _saved_speech_finder(settings: dict) -> dict:
+    """``settings`` (and those of the matrix recipe they hold) with ``speech_finder="level"`` where a recipe that
+    trims was saved before recipes named their speech finder."""
+    if settings.get("trim_db") is not None:
+        settings = {"speech_finder": "level"} | settings
+    if isinstance(settings.get("matrix"), dict):
+        settings["matrix"] = _saved_speech_finder(settings["matrix"])
+    return settings

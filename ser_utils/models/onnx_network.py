@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..onnx_sessions import inference_session
 from . import Model
 
 ONNX_FILE = "model.onnx"
@@ -52,15 +53,7 @@ class OnnxNetwork(Model):
         return np.concatenate(chunks)
 
     def _load_weights(self, path: Path) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only
-        # Its threads sleep when idle instead of spinning: spinning, they took the cores from the ensemble's other
-        # members extracting features beside it (a clip 82-98 ms instead of 65 ms on 2 cores).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.estimator = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.estimator = inference_session(path)
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
         return tuple(self.estimator.get_inputs()[0].shape[1:]), int(self.estimator.get_outputs()[0].shape[-1])
