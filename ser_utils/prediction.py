@@ -16,7 +16,7 @@ import numpy as np
 
 from . import config
 from .audio import audio_info, load_audio, resample, speech_bounds
-from .evaluation import decide, emotion_probabilities, gender_decision, gender_split
+from .decisions import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model, ModelMismatch
 from .vad import speech_span
 
@@ -54,7 +54,7 @@ class Prediction:
 
     @property
     def label(self) -> str:
-        """The predicted class, decided as in evaluation (:func:`~ser_utils.evaluation.decide`)."""
+        """The predicted class, decided as in evaluation (:func:`~ser_utils.decisions.decide`)."""
         return self.labels[int(decide(self.probabilities[None, :], self.labels)[0])]
 
     @property

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ser_utils import config, evaluation
+from ser_utils import config, decisions, evaluation
 
 LABELS = list(config.LABEL_SCHEMES["gender_emotion5"]["classes"])  # female_* then male_*
 
@@ -17,10 +17,10 @@ def one_hot_rows(classes, confidence=0.91):
 def test_gender_rule_sums_each_genders_probabilities():
     # argmax is male_angry (0.30) but the female half sums to 0.55: the seed's rule says female
     row = np.array([[0.11, 0.11, 0.11, 0.11, 0.11, 0.30, 0.05, 0.05, 0.05, 0.00]])
-    gender, total = evaluation.gender_decision(row, LABELS)
+    gender, total = decisions.gender_decision(row, LABELS)
     assert gender[0] == "female" and total[0] == pytest.approx(0.55)
     with pytest.raises(ValueError, match="do not carry gender"):
-        evaluation.gender_decision(row[:, :5], list(config.SEED_EMOTIONS))
+        decisions.gender_decision(row[:, :5], list(config.SEED_EMOTIONS))
 
 
 def test_metrics_match_a_hand_computed_example():

@@ -150,10 +150,24 @@ def _tone_low_passed(env: Env) -> Outcome:
     return env.predict(env.audio("muffled.wav", sosfilt(butter(10, 1000, fs=env.rate, output="sos"), env.samples)))
 
 
-def _truncate(env: Env) -> Outcome:
-    weights = env.model / "model.skops"
-    weights.write_bytes(weights.read_bytes()[:100])
-    return env.predict(env.clean())
+#: How each weights file of a scikit-learn model folder is read: ``ser predict`` runs the ONNX copy; the skops file is
+#: read by ``load_model(..., runtime="native")`` (a researcher inspecting the pipeline).
+READER = {"model.onnx": "auto", "model.skops": "native"}
+
+
+def _load(env: Env, weights: str) -> Outcome:
+    """Load the copied model the way that reads ``weights``: ``ser predict`` one clip, or a native load."""
+    if READER[weights] == "auto":
+        return env.predict(env.clean())
+    return _raises(lambda: load_model(env.model, runtime="native"))
+
+
+def _truncate(weights: str) -> Callable[[Env], Outcome]:
+    def case(env: Env) -> Outcome:
+        path = env.model / weights
+        path.write_bytes(path.read_bytes()[:100])
+        return _load(env, weights)
+    return case
 
 
 def _corrupt_cache(env: Env) -> Outcome:
@@ -204,9 +218,18 @@ def _broken_metadata(env: Env) -> Outcome:
     return env.predict(env.clean())
 
 
-def _changed_weights(env: Env) -> Outcome:
-    with open(env.model / "model.skops", "ab") as weights:
-        weights.write(b"\0")
+def _changed_weights(weights: str) -> Callable[[Env], Outcome]:
+    def case(env: Env) -> Outcome:
+        with open(env.model / weights, "ab") as handle:
+            handle.write(b"\0")
+        return _load(env, weights)
+    return case
+
+
+def _onnx_not_a_graph(env: Env) -> Outcome:
+    """model.onnx replaced by other bytes, its hash in metadata.json updated to match."""
+    (env.model / "model.onnx").write_bytes(b"not a protobuf at all \xff\xfe")
+    env.edit_metadata(lambda m: m["exports"]["onnx"].update(sha256=sha256(env.model / "model.onnx")))
     return env.predict(env.clean())
 
 
@@ -463,7 +486,7 @@ def _skops_with_untrusted_type(env: Env) -> Outcome:
     skops.io.dump(make_pipeline(scaler), env.model / "model.skops")
     metadata["fingerprint"]["weights_sha256"] = sha256(env.model / "model.skops")
     (env.model / "metadata.json").write_text(json.dumps(metadata))
-    return env.predict(env.clean())
+    return _load(env, "model.skops")
 
 
 def _malformed_skops(env: Env) -> Outcome:
@@ -478,7 +501,7 @@ def _malformed_skops(env: Env) -> Outcome:
         for name, data in files.items():
             archive.writestr(name, data)
     env.edit_metadata(lambda m: m["fingerprint"].update(weights_sha256=sha256(weights)))
-    return env.predict(env.clean())
+    return _load(env, "model.skops")
 
 
 def _ensemble_member_named(env: Env, ensemble: Path, name: str) -> Outcome:
@@ -578,8 +601,11 @@ CASES = [
     Case("recipe missing from metadata", lambda e: e.edit_metadata(lambda m: m.pop("recipe")) or e.predict(e.clean()),
          2, "lacks recipe"),
     Case("metadata.json not JSON", _broken_metadata, 2, "unreadable model metadata"),
-    Case("weights file changed", _changed_weights, 2, "changed since it was saved"),
-    Case("weights file truncated", _truncate, 2, "changed since it was saved"),
+    *[Case(f"{weights} changed", _changed_weights(weights), 2, f"{weights}: weights file changed since it was saved")
+      for weights in READER],
+    *[Case(f"{weights} truncated", _truncate(weights), 2, f"{weights}: weights file changed since it was saved")
+      for weights in READER],
+    Case("model.onnx not an ONNX graph, its hash updated", _onnx_not_a_graph, 2, "not a readable ONNX model file"),
     # ---- a shared model folder is data: loading runs nothing from it
     Case("old folder: model.joblib with a payload", _old_pickle_with_payload, 2, "refused: saved in an old format",
          check=lambda e: not _marker(e).exists()),
@@ -640,7 +666,7 @@ def saved_ensemble(mini_table, saved_svm, tmp_path_factory):
     """An ensemble of the SVM and a factorised SVM, saved as a model folder."""
     feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
     factorised = training.cross_validate(feature_set, "svm_factorised", "speaker", max_folds=1, progress=False).model
-    ensemble = EnsembleModel.from_members([load_model(saved_svm), factorised])
+    ensemble = EnsembleModel.from_members([load_model(saved_svm, runtime="native"), factorised])
     ensemble.metadata["dataset"] = {"name": "mini", "label": "mini corpus", "synthetic": False}
     return ensemble.save(tmp_path_factory.mktemp("model") / "ensemble-speaker")
 

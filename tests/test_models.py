@@ -72,8 +72,10 @@ def test_each_family_saves_and_loads_to_identical_probabilities(tmp_path, name):
     np.testing.assert_allclose(loaded.predict_proba(test_data), model.predict_proba(test_data), atol=1e-6)
     assert loaded.metadata["note"] == "toy" and loaded.params == json.loads(json.dumps(model.params))
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]
-    fast = models.load_model(tmp_path / "run")  # networks: their ONNX copy
-    assert fast.name == name and (type(fast).__name__ == "OnnxNetwork") == (name in ("cnn", "seed_cnn"))
+    fast = models.load_model(tmp_path / "run")  # every model of one framework: its ONNX copy; composites: their parts'
+    runners = [fast] if not hasattr(fast, "parts") and not hasattr(fast, "members") else \
+        list(getattr(fast, "parts", {}).values()) + getattr(fast, "members", [])
+    assert fast.name == name and runners and all(type(runner).__name__ == "OnnxModel" for runner in runners)
     np.testing.assert_allclose(fast.predict_proba(test_data), model.predict_proba(test_data), atol=1e-5)
 
 
@@ -146,12 +148,13 @@ def test_recipe_edited_in_metadata_is_refused(saved_svm, tmp_path):
         models.load_model(run_dir)
 
 
-def test_changed_weights_file_is_refused(saved_svm, tmp_path):
+@pytest.mark.parametrize("runtime, weights", [("native", "model.skops"), ("auto", "model.onnx")])
+def test_changed_weights_file_is_refused(saved_svm, tmp_path, runtime, weights):
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
-    with open(run_dir / "model.skops", "ab") as handle:
+    with open(run_dir / weights, "ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(ModelMismatch, match="model.skops: weights file changed"):
-        models.load_model(run_dir)
+    with pytest.raises(ModelMismatch, match=f"{weights}: weights file changed"):
+        models.load_model(run_dir, runtime=runtime)
 
 
 def test_features_of_the_wrong_shape_are_refused(saved_svm):
@@ -160,7 +163,8 @@ def test_features_of_the_wrong_shape_are_refused(saved_svm):
         model.predict_proba(np.zeros((2, 216)))
 
 
-def test_missing_or_unknown_models_are_explained(tmp_path, saved_svm):
+@pytest.mark.parametrize("runtime, weights", [("native", "model.skops"), ("auto", "model.onnx")])
+def test_missing_or_unknown_models_are_explained(tmp_path, saved_svm, runtime, weights):
     with pytest.raises(FileNotFoundError, match="no metadata.json"):
         models.load_model(tmp_path)
     with pytest.raises(ValueError, match="unknown model 'forest'"):
@@ -168,9 +172,9 @@ def test_missing_or_unknown_models_are_explained(tmp_path, saved_svm):
     with pytest.raises(TypeError, match="has no parameter"):
         models.build_model("svm", ["a", "b"], epochs=3)
     run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
-    (run_dir / "model.skops").unlink()
-    with pytest.raises(FileNotFoundError, match="model.skops, which is missing"):
-        models.load_model(run_dir)
+    (run_dir / weights).unlink()
+    with pytest.raises(FileNotFoundError, match=f"{weights}, which is missing"):
+        models.load_model(run_dir, runtime=runtime)
 
 
 def test_classical_models_never_import_keras():
@@ -180,18 +184,33 @@ def test_classical_models_never_import_keras():
     assert result.stdout.strip() == "False"
 
 
-def test_a_saved_network_predicts_from_its_onnx_copy_without_tensorflow(tmp_path):
-    model, test_data, _ = fitted("cnn", epochs=2)
-    model.save(tmp_path / "cnn")
+@pytest.mark.parametrize("name, params", [("cnn", {"epochs": 2}), ("svm", {}), ("compare_lr_factorised", {})])
+def test_a_saved_model_predicts_from_its_onnx_copy_without_its_framework(tmp_path, name, params):
+    model, test_data, _ = fitted(name, **params)
+    model.save(tmp_path / name)
     np.save(tmp_path / "batch.npy", test_data)
+    frameworks = ("tensorflow", "keras", "sklearn", "skops")
     code = ("import sys, numpy as np; from ser_utils import models, prediction; "
-            f"m = models.load_model({str(tmp_path / 'cnn')!r}); "
+            f"m = models.load_model({str(tmp_path / name)!r}); "
             f"p = m.predict_proba(np.load({str(tmp_path / 'batch.npy')!r})); "
             f"np.save({str(tmp_path / 'onnx.npy')!r}, p); "
-            "print(type(m).__name__, m.name, 'tensorflow' in sys.modules or 'keras' in sys.modules)")
+            f"print(m.name, [module for module in {frameworks!r} if module in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["OnnxNetwork", "cnn", "False"]
+    assert result.stdout.split() == [name, "[]"]
     np.testing.assert_allclose(np.load(tmp_path / "onnx.npy"), model.predict_proba(test_data), atol=1e-5)
+
+
+def test_a_pipeline_that_never_saw_a_class_gives_it_probability_0_in_its_onnx_copy(tmp_path):
+    labels = ["a", "b", "c", "d"]
+    data, _ = toy_problem((160,), n=90)
+    targets = np.array([0, 2, 3])[np.arange(90) % 3]  # "b" never seen, a class in the middle
+    model = models.build_model("svm", labels, seed=0).fit(data[:60], targets[:60])
+    model.save(tmp_path / "svm")
+    onnx = models.load_model(tmp_path / "svm")
+    assert type(onnx).__name__ == "OnnxModel"
+    probabilities = onnx.predict_proba(data[60:])
+    np.testing.assert_allclose(probabilities, model.predict_proba(data[60:]), atol=1e-5)
+    assert (probabilities[:, 1] == 0).all() and np.allclose(probabilities.sum(axis=1), 1)
 
 
 def test_a_changed_onnx_copy_is_refused(tmp_path):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ser_utils import cli, evaluation, features, models, prediction, runs, training
+from ser_utils import cli, decisions, evaluation, features, models, prediction, runs, training
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_clip_from_the_corpus_is_scored_exactly_as_in_training(model, mini_table
                                atol=1e-6)
     assert len(result.window_starts) == 1
     gender, total = result.gender  # the gender whose classes hold the larger share, and that share
-    shares = {g: result.probabilities[columns].sum() for g, columns in evaluation.gender_split(model.labels).items()}
+    shares = {g: result.probabilities[columns].sum() for g, columns in decisions.gender_split(model.labels).items()}
     assert total == pytest.approx(shares[gender]) and total == pytest.approx(max(shares.values()))
     assert result.label.startswith(f"{gender}_")
     polygons, emotions = result.emotions_by_gender()

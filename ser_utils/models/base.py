@@ -51,6 +51,8 @@ class Model:
         self.metadata: dict = {}
         #: divides the log-probabilities (fitted on validation actors by the training loop; 1 = as trained)
         self.temperature = 1.0
+        #: how a loaded composite model loaded its parts (see :func:`~ser_utils.models.load_model`)
+        self.runtime = "auto"
 
     # ----------------------------------------------------------------- what a family implements
 
@@ -176,14 +178,16 @@ class Model:
         return run_dir
 
     @classmethod
-    def load(cls, run_dir: str | Path, metadata: dict) -> Model:
-        """Rebuild a model saved by :meth:`save` and check it against its fingerprint."""
+    def load(cls, run_dir: str | Path, metadata: dict, *, runtime: str = "auto") -> Model:
+        """Rebuild a model saved by :meth:`save` and check it against its fingerprint (``runtime``: for the parts of
+        a composite model, as :func:`~ser_utils.models.load_model`'s)."""
         run_dir = Path(run_dir)
         check_metadata(run_dir, metadata, needs_recipe=cls.reads_features)
         recipe = recipe_from_dict(metadata["recipe"]) if metadata.get("recipe") else None
         model = cls(metadata["labels"], recipe, seed=metadata.get("seed", 0), **metadata.get("params", {}))
         model.metadata = metadata
         model.temperature = float(metadata.get("temperature", 1.0))
+        model.runtime = runtime
         weights = run_dir / cls.weights_file
         if cls._saved_hash(metadata) not in (None, sha256(weights)):
             raise ModelMismatch(f"{weights}: weights file changed since it was saved (hash differs)")

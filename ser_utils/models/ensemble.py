@@ -117,7 +117,8 @@ class EnsembleModel(Model):
         save_parts({member.name: member for member in self.members}, path.parent / "members", path)
 
     def _load_weights(self, path: Path) -> None:
-        parts = load_parts(self.params["members"], path.parent / "members", path, role="member", owner="ensemble")
+        parts = load_parts(self.params["members"], path.parent / "members", path, role="member", owner="ensemble",
+                           runtime=self.runtime)
         self.members = list(parts.values())
         self.estimator = self.members
 

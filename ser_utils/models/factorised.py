@@ -66,7 +66,8 @@ class FactorisedModel(Model):
         save_parts(self.parts, path.parent, path)
 
     def _load_weights(self, path: Path) -> None:
-        self.parts = load_parts(("gender", "emotion"), path.parent, path, role="part", owner="factorised model")
+        self.parts = load_parts(("gender", "emotion"), path.parent, path, role="part", owner="factorised model",
+                                runtime=self.runtime)
         self.estimator = self.parts
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:

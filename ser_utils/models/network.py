@@ -68,7 +68,7 @@ with _native_stderr_silenced():
 from . import Model  # noqa: E402
 from .fingerprint import ModelMismatch  # noqa: E402
 from ..storage import atomic_path  # noqa: E402
-from .onnx_network import ONNX_FILE, ONNX_INPUT  # noqa: E402
+from .onnx_model import ONNX_FILE, ONNX_INPUT  # noqa: E402
 
 #: Rows per forward pass when predicting (a direct call: far less overhead than ``Model.predict``).
 PREDICT_BATCH = 256

@@ -20,15 +20,16 @@ def save_parts(parts: dict[str, Model], folder: Path, listing: Path) -> None:
     write_json(listing, {name: sha256(folder / name / part.weights_file) for name, part in parts.items()})
 
 
-def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> dict[str, Model]:
-    """Load the sub-models saved by :func:`save_parts`; a changed one raises :class:`ModelMismatch`."""
+def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str, runtime: str) -> dict[str, Model]:
+    """Load the sub-models saved by :func:`save_parts` (``runtime`` as :func:`load_model`'s); a changed one raises
+    :class:`ModelMismatch`."""
     hashes = json.loads(Path(listing).read_text())
     parts = {}
     for name in names:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
             raise ModelMismatch(f"{listing.parent / 'metadata.json'}: refused: {role} name {name!r} is not a plain "
                                 f"name, so it could lead outside {folder}")
-        part = load_model(folder / name)
+        part = load_model(folder / name, runtime=runtime)
         if hashes.get(name) != sha256(folder / name / part.metadata["model_file"]):
             raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
         parts[name] = part
@@ -38,8 +39,8 @@ def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str) -> 
 def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
     """Load a model saved by :meth:`Model.save`; nothing else is needed to predict.
 
-    ``runtime="auto"`` runs a network from its ONNX copy when ONNX Runtime is installed
-    (no TensorFlow import: a fast start); ``"native"`` loads the framework's own file.
+    ``runtime="auto"`` runs a model from its ONNX copy when ONNX Runtime is installed (no TensorFlow, scikit-learn or
+    skops import: a fast start); ``"native"`` loads the framework's own file.
     """
     run_dir = Path(run_dir)
     metadata_path = run_dir / "metadata.json"
@@ -54,7 +55,7 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
     if not (run_dir / family.weights_file).is_file():
         raise FileNotFoundError(f"{run_dir}: metadata.json names {family.weights_file}, which is missing")
     try:
-        return family.load(run_dir, metadata)
+        return family.load(run_dir, metadata, runtime=runtime)
     except (KeyError, TypeError) as error:
         raise ModelMismatch(f"{metadata_path}: unreadable model metadata ({type(error).__name__}: {error})") from None
 
@@ -82,11 +83,11 @@ def _no_metadata(run_dir: Path) -> str:
 
 
 def _runtime_class(metadata: dict, runtime: str) -> type[Model]:
-    """The class that loads a saved model: its family's, or the ONNX runner for an exported network."""
+    """The class that loads a saved model: its family's, or the ONNX runner for a model exported to ONNX."""
     if runtime not in ("auto", "native"):
         raise ValueError(f"unknown runtime {runtime!r}; choose 'auto' or 'native'")
     if runtime == "auto" and "onnx" in metadata.get("exports", {}) and importlib.util.find_spec("onnxruntime"):
-        from .onnx_network import OnnxNetwork
+        from .onnx_model import OnnxModel
 
-        return OnnxNetwork
+        return OnnxModel
     return model_class(metadata["model"])

@@ -9,7 +9,8 @@ import seaborn as sns
 from sklearn import metrics as skm
 
 from ..calibration import ece_of_bins
-from ..evaluation import decide, roc_auc_ovr
+from ..decisions import decide
+from ..evaluation import roc_auc_ovr
 from .style import class_colour, legend_outside, stamp
 
 
