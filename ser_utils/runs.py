@@ -3,7 +3,7 @@
 A run folder holds
 
 - the delivered model, fitted on every actor once the folds measured it (``model.keras`` or
-  ``model.skops``, and ``metadata.json``): what ``ser predict`` and notebook 05 use;
+  ``model.skops``, its ONNX copy ``model.onnx``, and ``metadata.json``): what ``ser predict`` and notebook 05 use;
 - ``fold-0/``: the first fold's model, which never heard that fold's test actors (for figures about
   unseen actors);
 - ``predictions.csv``: one row per tested clip with its identity (path, actor, gender,
