@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
@@ -23,6 +24,13 @@ SECTIONS = {
 }
 CLOSING = ("results", "Results and limitations")
 BACK_TO_TOP = "[↑ back to the top](#top)"
+#: JupyterLab's page without the scripts it fetches from a CDN (require.js, MathJax, Mermaid): the report holds no
+#: widget, formula or diagram, and it is read offline, in class, where those requests fail or wait.
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
 
 class DropStderr(Preprocessor):
@@ -193,8 +201,9 @@ def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool
     notebook_dir = Path(notebook_dir)
     metrics = read_json(notebook_dir / config.METRICS_FILE)
     merged = merge_notebooks(notebook_dir, metrics, dataset_name=dataset_name, presentation=hide_code)
-    exporter = HTMLExporter(template_name="lab", exclude_input=hide_code, exclude_input_prompt=hide_code,
-                            exclude_output_prompt=hide_code)
+    exporter = HTMLExporter(template_name="lab", template_file="offline.html.j2",
+                            extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+                            exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
     exporter.register_preprocessor(DropStderr, enabled=True)
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": "Speech emotion recognition report"}})
     output = Path(output or notebook_dir / ("report-presentation.html" if hide_code else "report.html"))

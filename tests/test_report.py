@@ -112,3 +112,6 @@ def test_the_rendered_report_needs_no_renderer_names_no_local_path_and_stays_sma
         assert not re.search(r"\$[^$<>\n]+\$", re.sub(r"<[^>]+>", "", text)), "raw TeX in the report"
         assert str(executed) not in html and str(config.PROJECT_ROOT) not in html
         assert len(html.encode()) < 4_000_000
+        scripts = " ".join(re.findall(r"<script[^>]*>.*?</script>", html, flags=re.S))
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html) and "://" not in scripts, \
+            "the page fetches code or styles from the network, which a class offline cannot reach"
