@@ -177,9 +177,9 @@ def predict_many(model: Model, clips: list[np.ndarray], *, paths: list[str] | No
                  extra_warnings: list[list[str]] | None = None) -> list[Prediction]:
     """Predict several in-memory clips (mono, at ``model.sample_rate``) in one batch.
 
-    Raises ``ValueError`` if a clip cannot be scored: features that are not finite numbers (which
-    scikit-learn refuses) or probabilities that are not (a network's). :func:`predict_each` tells
-    which clip it was.
+    Raises ``ValueError`` if a clip cannot be scored: features that are not finite numbers (which every model
+    refuses: :meth:`~ser_utils.models.Model.check_features`) or probabilities that are not. :func:`predict_each`
+    tells which clip it was.
     """
     paths = paths or ["<samples>"] * len(clips)
     extra_warnings = extra_warnings or [[] for _ in clips]

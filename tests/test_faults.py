@@ -511,6 +511,15 @@ def _ensemble_member_named(env: Env, ensemble: Path, name: str) -> Outcome:
     return env.predict(env.clean())
 
 
+def _ensemble_member_weights_named(env: Env, ensemble: Path, name: str) -> Outcome:
+    """An ensemble whose member's metadata names ``name`` as its weights file (a path out of the folder)."""
+    shutil.rmtree(env.model)
+    shutil.copytree(ensemble, env.model)
+    member = env.model / "members" / "svm" / "metadata.json"
+    member.write_text(json.dumps(json.loads(member.read_text()) | {"model_file": name}))
+    return env.predict(env.clean())
+
+
 def _ensemble_member_with_payload(env: Env, ensemble: Path) -> Outcome:
     shutil.rmtree(env.model)
     shutil.copytree(ensemble, env.model)
@@ -617,6 +626,10 @@ CASES = [
     Case("ensemble member named ..", lambda e: _ensemble_member_named(e, e.ensemble, ".."), 2, "not a plain name"),
     Case("ensemble member named /tmp/x", lambda e: _ensemble_member_named(e, e.ensemble, "/tmp/x"), 2,
          "not a plain name"),
+    Case("ensemble member's weights file /dev/zero", lambda e: _ensemble_member_weights_named(e, e.ensemble, "/dev/zero"),
+         2, "weights file '/dev/zero' is not a plain name"),
+    Case("exports a word in metadata", lambda e: e.edit_metadata(lambda m: m.update(exports="onnx"))
+         or e.predict(e.clean()), 2, "exports is str, not a mapping"),
     Case("ensemble member: model.joblib with a payload", lambda e: _ensemble_member_with_payload(e, e.ensemble), 2,
          "refused: saved in an old format", check=lambda e: not _marker(e).exists()),
     # ---- corpus scanning

@@ -200,17 +200,65 @@ def test_a_saved_model_predicts_from_its_onnx_copy_without_its_framework(tmp_pat
     np.testing.assert_allclose(np.load(tmp_path / "onnx.npy"), model.predict_proba(test_data), atol=1e-5)
 
 
-def test_a_pipeline_that_never_saw_a_class_gives_it_probability_0_in_its_onnx_copy(tmp_path):
+@pytest.mark.parametrize("seen", [(0, 2, 3), (0, 1, 2)], ids=["a class in the middle unseen", "the last unseen"])
+def test_a_pipeline_that_never_saw_a_class_gives_it_probability_0_from_either_file(tmp_path, seen):
     labels = ["a", "b", "c", "d"]
     data, _ = toy_problem((160,), n=90)
-    targets = np.array([0, 2, 3])[np.arange(90) % 3]  # "b" never seen, a class in the middle
+    targets = np.array(seen)[np.arange(90) % 3]
     model = models.build_model("svm", labels, seed=0).fit(data[:60], targets[:60])
     model.save(tmp_path / "svm")
-    onnx = models.load_model(tmp_path / "svm")
-    assert type(onnx).__name__ == "OnnxModel"
-    probabilities = onnx.predict_proba(data[60:])
-    np.testing.assert_allclose(probabilities, model.predict_proba(data[60:]), atol=1e-5)
-    assert (probabilities[:, 1] == 0).all() and np.allclose(probabilities.sum(axis=1), 1)
+    unseen = sorted(set(range(4)) - set(seen))
+    for runtime in ("auto", "native"):
+        loaded = models.load_model(tmp_path / "svm", runtime=runtime)
+        probabilities = loaded.predict_proba(data[60:])
+        np.testing.assert_allclose(probabilities, model.predict_proba(data[60:]), atol=1e-5)
+        assert (probabilities[:, unseen] == 0).all() and np.allclose(probabilities.sum(axis=1), 1)
+
+
+def test_features_that_are_not_finite_are_refused_by_every_runtime(saved_svm):
+    for runtime in ("auto", "native"):
+        model = models.load_model(saved_svm[0], runtime=runtime)
+        for value in (np.inf, -np.inf, np.nan):
+            features = np.zeros((2, 160))
+            features[1, 3] = value
+            with pytest.raises(ValueError, match="not finite numbers"):
+                model.predict_proba(features)
+
+
+def test_a_model_loaded_from_onnx_cannot_be_saved_into_an_ensemble_and_writes_nothing(saved_svm, tmp_path):
+    from ser_utils.models.ensemble import EnsembleModel
+
+    onnx = models.load_model(saved_svm[0])
+    ensemble = EnsembleModel.from_members([models.load_model(saved_svm[0], runtime="native"), onnx])
+    with pytest.raises(NotImplementedError, match="runtime='native'"):
+        ensemble.save(tmp_path / "ensemble")
+    assert not (tmp_path / "ensemble").exists() or not any((tmp_path / "ensemble").rglob("*.*"))
+    assert onnx.clone().name == "svm" and type(onnx.clone()).__name__ == "SVMModel"
+
+
+def _graph(path, inputs: int, width):
+    """An ONNX graph of ``inputs`` float inputs of ``width`` values (an int, or a name: a width the graph does not
+    fix) whose first is passed through to its output."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    names = [f"x{i}" for i in range(inputs)]
+    graph = helper.make_graph([helper.make_node("Identity", names[:1], ["y"])], "toy",
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, width]) for n in names],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, width])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+@pytest.mark.parametrize("inputs, width", [(2, 160), (1, "width"), (0, 160)],
+                         ids=["two inputs", "size not fixed", "no input"])
+def test_an_onnx_graph_that_is_not_one_of_this_projects_models_is_refused(saved_svm, tmp_path, inputs, width):
+    run_dir = _edit_metadata(saved_svm[0], tmp_path, lambda m: None)
+    _graph(run_dir / "model.onnx", inputs, width)
+    metadata = json.loads((run_dir / "metadata.json").read_text())
+    metadata["exports"]["onnx"]["sha256"] = models.sha256(run_dir / "model.onnx")
+    (run_dir / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelMismatch, match="not a model graph of this project|not a readable ONNX model"):
+        models.load_model(run_dir)
 
 
 def test_a_changed_onnx_copy_is_refused(tmp_path):

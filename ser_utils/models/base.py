@@ -15,6 +15,11 @@ from ..features import Recipe, recipe_from_dict
 from ..storage import atomic_path, write_json
 from .fingerprint import ModelMismatch, check_metadata, sha256
 
+#: The copy of a saved model that prediction runs with ONNX Runtime (:mod:`ser_utils.models.onnx_model`).
+ONNX_FILE = "model.onnx"
+#: Name of the ONNX graph's input (a batch of features: float32 for networks, float64 for scikit-learn pipelines).
+ONNX_INPUT = "features"
+
 
 class Model:
     """A model family: subclasses set the class attributes and implement the four ``_`` hooks.
@@ -37,6 +42,8 @@ class Model:
     calibrate: ClassVar[bool] = False
     #: True for families trained on corrupted copies when the training loop is given an augmentation
     augments: ClassVar[bool] = True
+    #: True for families that also save :data:`ONNX_FILE` (:meth:`_write_onnx`), which prediction runs
+    exports_onnx: ClassVar[bool] = False
 
     def __init__(self, labels, recipe: Recipe | None = None, *, seed: int = config.DEFAULT_SEED, **params):
         unknown = set(params) - set(self.defaults)
@@ -81,9 +88,18 @@ class Model:
         """(input shape per clip, number of output classes) of the fitted estimator."""
         raise NotImplementedError
 
+    def _write_onnx(self, path: Path) -> None:
+        """Write the fitted model to ``path`` as an ONNX graph: input :data:`ONNX_INPUT`, one output, the
+        probabilities in label order (families with :attr:`exports_onnx`)."""
+        raise NotImplementedError
+
     def _export(self, run_dir: Path) -> dict:
         """Write other runtimes' copies of the fitted model into ``run_dir``; return {runtime: file}."""
-        return {}
+        if not self.exports_onnx:
+            return {}
+        with atomic_path(run_dir / ONNX_FILE) as tmp:
+            self._write_onnx(tmp)
+        return {"onnx": ONNX_FILE}
 
     @classmethod
     def _saved_hash(cls, metadata: dict) -> str | None:
@@ -123,13 +139,16 @@ class Model:
         return self
 
     def check_features(self, features: np.ndarray) -> None:
-        """Raise :class:`ModelMismatch` unless ``features`` are a batch of this recipe's shape."""
+        """Raise :class:`ModelMismatch` unless ``features`` are a batch of this recipe's shape, ``ValueError``
+        unless they are finite numbers (no runtime is trusted to refuse them: ONNX's SVM answers infinities)."""
         expected = tuple(self.recipe.shape)
         if features.ndim != len(expected) + 1 or tuple(features.shape[1:]) != expected:
             raise ModelMismatch(
                 f"model {self.name!r} expects a batch of {self.recipe.kind} features of shape {expected} "
                 f"(recipe {self.recipe.to_dict()}), got an array of shape {features.shape}"
             )
+        if not np.isfinite(features).all():
+            raise ValueError(f"model {self.name!r}: features that are not finite numbers (NaN or infinite)")
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per clip, columns in :attr:`labels` order."""

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage import atomic_path
 from . import Model
+from .base import ONNX_INPUT
 from .fingerprint import ModelMismatch
-from .onnx_model import ONNX_FILE, ONNX_INPUT
 
 #: Types of this project's pipelines that skops does not trust by default (scikit-learn's private helpers).
 TRUSTED_TYPES = ("sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration")
@@ -29,6 +28,7 @@ class ClassicalModel(Model):
     """
 
     weights_file = "model.skops"
+    exports_onnx = True
 
     def classifier(self):
         """A new, unfitted scikit-learn classifier with ``predict_proba``."""
@@ -53,14 +53,15 @@ class ClassicalModel(Model):
     def _load_weights(self, path: Path) -> None:
         self.estimator = load_pipeline(path)
 
-    def _export(self, run_dir: Path) -> dict:
-        """Also write the pipeline as ONNX, so that prediction runs without scikit-learn."""
-        with atomic_path(run_dir / ONNX_FILE) as tmp:
-            export_onnx(self.estimator, tmp, len(self.labels))
-        return {"onnx": ONNX_FILE}
+    def _write_onnx(self, path: Path) -> None:
+        """The pipeline as ONNX, so that prediction runs without scikit-learn."""
+        export_onnx(self.estimator, path, len(self.labels))
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
-        return (int(self.estimator.n_features_in_),), int(self.estimator.classes_.max()) + 1
+        """Its input width, and as many outputs as labels when its classes fit in them (:meth:`_predict_proba`
+        gives a class it never saw probability 0)."""
+        highest = int(self.estimator.classes_.max())
+        return (int(self.estimator.n_features_in_),), len(self.labels) if highest < len(self.labels) else highest + 1
 
 
 def load_pipeline(path: Path):

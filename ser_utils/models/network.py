@@ -67,8 +67,7 @@ with _native_stderr_silenced():
 
 from . import Model  # noqa: E402
 from .fingerprint import ModelMismatch  # noqa: E402
-from ..storage import atomic_path  # noqa: E402
-from .onnx_model import ONNX_FILE, ONNX_INPUT  # noqa: E402
+from .base import ONNX_INPUT  # noqa: E402
 
 #: Rows per forward pass when predicting (a direct call: far less overhead than ``Model.predict``).
 PREDICT_BATCH = 256
@@ -93,6 +92,7 @@ class NetworkModel(Model):
     """
 
     weights_file = "model.keras"
+    exports_onnx = True
     defaults = {"epochs": 40, "batch_size": 32, "patience": 10, "learning_rates": None}
     reduce_lr = False
     uses_validation = True
@@ -153,11 +153,9 @@ class NetworkModel(Model):
             raise ModelMismatch(f"{path}: refused: it holds code (a Lambda layer), which Keras's safe mode never "
                                 "loads; no network of this project holds any") from None
 
-    def _export(self, run_dir: Path) -> dict:
-        """Also write the inference graph as ONNX, so that prediction runs without TensorFlow."""
-        with atomic_path(run_dir / ONNX_FILE) as tmp:
-            export_onnx(self.estimator, tmp, tuple(self.recipe.shape))
-        return {"onnx": ONNX_FILE}
+    def _write_onnx(self, path: Path) -> None:
+        """The inference graph as ONNX, so that prediction runs without TensorFlow."""
+        export_onnx(self.estimator, path, tuple(self.recipe.shape))
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
         return tuple(self.estimator.input_shape[1:]), int(self.estimator.output_shape[-1])

@@ -15,11 +15,10 @@ import numpy as np
 
 from ..onnx_sessions import inference_session
 from . import Model
+from .base import ONNX_FILE
 from .fingerprint import ModelMismatch
+from .registry import REGISTRY, model_class
 
-ONNX_FILE = "model.onnx"
-#: Name of the graph's input (a batch of features: float32 for networks, float64 for scikit-learn pipelines).
-ONNX_INPUT = "features"
 #: Rows per run of the graph when predicting.
 PREDICT_BATCH = 256
 #: NumPy types of the graph input types that exports use.
@@ -40,6 +39,9 @@ class OnnxModel(Model):
     @classmethod
     def load(cls, run_dir: str | Path, metadata: dict, *, runtime: str = "auto") -> Model:
         """The family's saved model, named and titled as the family, run from ``model.onnx``."""
+        if metadata["model"] not in REGISTRY:
+            raise ModelMismatch(f"{Path(run_dir) / 'metadata.json'}: unknown model {metadata['model']!r}; "
+                                f"this version knows {sorted(REGISTRY)}")
         model = super().load(run_dir, metadata, runtime=runtime)
         model.name, model.title = metadata["model"], metadata.get("title", cls.title)
         return model
@@ -55,6 +57,10 @@ class OnnxModel(Model):
         raise NotImplementedError(f"{self.name}: a model loaded from ONNX predicts only; to save it again, load it "
                                   "with load_model(..., runtime='native')")
 
+    def clone(self) -> Model:
+        """A new, unfitted model of the family (which imports the family's framework)."""
+        return model_class(self.name)(self.labels, self.recipe, seed=self.seed, **self.params)
+
     def _predict_proba(self, features: np.ndarray) -> np.ndarray:
         graph_input = self.estimator.get_inputs()[0]
         features = np.asarray(features, dtype=INPUT_TYPES[graph_input.type])
@@ -67,10 +73,12 @@ class OnnxModel(Model):
             self.estimator = inference_session(path)
         except Exception as error:  # ONNX Runtime's own exception types (invalid protobuf, graph, ...)
             raise ModelMismatch(f"{path}: not a readable ONNX model file ({type(error).__name__}: {error})") from None
-        graph_input = self.estimator.get_inputs()[0]
-        if graph_input.type not in INPUT_TYPES or len(self.estimator.get_outputs()) != 1:
-            raise ModelMismatch(f"{path}: not a model graph of this project (input {graph_input.type}, "
-                             f"{len(self.estimator.get_outputs())} outputs)")
+        inputs, outputs = self.estimator.get_inputs(), self.estimator.get_outputs()
+        fixed = (len(inputs) == len(outputs) == 1 and all(isinstance(size, int) for size in inputs[0].shape[1:])
+                 and isinstance(outputs[0].shape[-1], int))
+        if not fixed or inputs[0].type not in INPUT_TYPES:
+            raise ModelMismatch(f"{path}: not a model graph of this project (it must take one batch of features, "
+                                f"float32 or float64, of fixed size, and give one row of probabilities per clip)")
 
     def _io_shapes(self) -> tuple[tuple[int, ...], int]:
         return tuple(self.estimator.get_inputs()[0].shape[1:]), int(self.estimator.get_outputs()[0].shape[-1])

@@ -14,7 +14,14 @@ from .registry import model_class
 
 
 def save_parts(parts: dict[str, Model], folder: Path, listing: Path) -> None:
-    """Save each sub-model of a composite model into ``folder/<name>`` and their weights' hashes into ``listing``."""
+    """Save each sub-model of a composite model into ``folder/<name>`` and their weights' hashes into ``listing``
+    (``NotImplementedError`` before anything is written if one predicts only: loaded from its ONNX copy)."""
+    from .onnx_model import OnnxModel
+
+    predict_only = [name for name, part in parts.items() if isinstance(part, OnnxModel)]
+    if predict_only:
+        raise NotImplementedError(f"{', '.join(predict_only)}: loaded from ONNX, they predict only; load them with "
+                                  "load_model(..., runtime='native') to save them in a composite model")
     for name, part in parts.items():
         part.save(folder / name)
     write_json(listing, {name: sha256(folder / name / part.weights_file) for name, part in parts.items()})
@@ -26,14 +33,21 @@ def load_parts(names, folder: Path, listing: Path, *, role: str, owner: str, run
     hashes = json.loads(Path(listing).read_text())
     parts = {}
     for name in names:
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name):
-            raise ModelMismatch(f"{listing.parent / 'metadata.json'}: refused: {role} name {name!r} is not a plain "
-                                f"name, so it could lead outside {folder}")
+        _refuse_unless_plain(name, f"{role} name", listing.parent / "metadata.json", folder)
         part = load_model(folder / name, runtime=runtime)
+        _refuse_unless_plain(part.metadata["model_file"], "weights file", folder / name / "metadata.json", folder / name)
         if hashes.get(name) != sha256(folder / name / part.metadata["model_file"]):
             raise ModelMismatch(f"{folder / name}: {role} changed since the {owner} was saved")
         parts[name] = part
     return parts
+
+
+def _refuse_unless_plain(name, what: str, metadata_path: Path, folder: Path) -> None:
+    """Raise :class:`ModelMismatch` unless ``name`` (read from ``metadata_path``) is a plain file or folder name: a
+    path in a shared folder's metadata could lead outside ``folder``, or to a device that never ends."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.]*", name):
+        raise ModelMismatch(f"{metadata_path}: refused: {what} {name!r} is not a plain name, so it could lead "
+                            f"outside {folder}")
 
 
 def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
@@ -49,7 +63,7 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
     try:
         metadata = read_json(metadata_path)
         family = _runtime_class(metadata, runtime)
-    except (json.JSONDecodeError, KeyError, ValueError) as error:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
     _refuse_pickles(run_dir, metadata)
     if not (run_dir / family.weights_file).is_file():
@@ -86,7 +100,10 @@ def _runtime_class(metadata: dict, runtime: str) -> type[Model]:
     """The class that loads a saved model: its family's, or the ONNX runner for a model exported to ONNX."""
     if runtime not in ("auto", "native"):
         raise ValueError(f"unknown runtime {runtime!r}; choose 'auto' or 'native'")
-    if runtime == "auto" and "onnx" in metadata.get("exports", {}) and importlib.util.find_spec("onnxruntime"):
+    exports = metadata.get("exports") or {}
+    if not isinstance(exports, dict):
+        raise ValueError(f"exports is {type(exports).__name__}, not a mapping")
+    if runtime == "auto" and "onnx" in exports and importlib.util.find_spec("onnxruntime"):
         from .onnx_model import OnnxModel
 
         return OnnxModel
