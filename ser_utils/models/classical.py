@@ -9,6 +9,7 @@ prediction runs without importing scikit-learn or skops: a cold ``ser predict`` 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +90,10 @@ def export_onnx(pipeline, path: Path, n_labels: int) -> None:
     from skl2onnx.common.data_types import DoubleTensorType
 
     features = [(ONNX_INPUT, DoubleTensorType([None, int(pipeline.n_features_in_)]))]
-    proto = to_onnx(pipeline, initial_types=features, options={"zipmap": False},
-                    target_opset={"": 17, "ai.onnx.ml": 3})
+    with warnings.catch_warnings():  # skl2onnx reads SVC's probA_/probB_, which scikit-learn 1.9 deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        proto = to_onnx(pipeline, initial_types=features, options={"zipmap": False},
+                        target_opset={"": 17, "ai.onnx.ml": 3})
     placement = np.zeros((len(pipeline.classes_), n_labels))
     placement[np.arange(len(pipeline.classes_)), pipeline.classes_] = 1.0
     graph = proto.graph
