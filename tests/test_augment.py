@@ -86,6 +86,18 @@ def corpus_table(n_actors: int = 6, clips: int = 4) -> pd.DataFrame:
     return table
 
 
+def test_the_copies_do_not_depend_on_where_the_corpus_lives():
+    def planned(root: str):
+        table = corpus_table(n_actors=6).assign(path=lambda t: root + "/" + t["path"])
+        policy = augment.Augmentation(copies=2, p_noise=1.0, noises=(("babble", 0.5), ("white", 0.5)))
+        studied = augment.study_corruptions(table, np.arange(len(table)), ("babble", "white"))
+        return [(c.steps, c.seed, [s.removeprefix(root) for s in c.sources])
+                for c in policy.corruptions(table, np.arange(len(table))) + [c for *_, c in studied]]
+
+    here, there = planned("/home/ana/ravdess"), planned("/mnt/lab/corpora/RAVDESS")
+    assert here == there and any(sources for *_, sources in here)
+
+
 def test_training_babble_comes_only_from_other_speakers_of_the_training_pool():
     table = corpus_table()
     train_index = np.flatnonzero(table["actor"] <= 4)

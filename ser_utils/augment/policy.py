@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import config
 from .signals import NOISE_EXPONENTS
-from .steps import Corruption, clip_seed
+from .steps import Corruption, clip_identity, clip_seed
 
 
 #: The noise kinds a copy can draw (coloured noises and babble).
@@ -86,7 +86,8 @@ class Augmentation:
                 steps = self.chain(path, copy)
                 sources = ()
                 if any(step[0] == "babble" for step in steps):
-                    sources = babble_sources(pool[pool[:, 1] != actor], salt=zlib.crc32(f"{path}:{copy}".encode()))
+                    salt = zlib.crc32(f"{clip_identity(path)}:{copy}".encode())
+                    sources = babble_sources(pool[pool[:, 1] != actor], salt=salt)
                 corruptions.append(Corruption(path, steps, clip_seed(self.seed, path, copy, 1), sources))
         return corruptions
 
@@ -102,7 +103,7 @@ def babble_sources(candidates: np.ndarray, salt: int, talkers: int = BABBLE_TALK
         raise ValueError("no clip of another speaker to make babble of")
 
     def rank(value) -> int:
-        return zlib.crc32(f"{salt}:{value}".encode())
+        return zlib.crc32(f"{salt}:{clip_identity(value)}".encode())
 
     queues = [sorted(candidates[candidates[:, 1] == actor, 0], key=rank)
               for actor in sorted(np.unique(candidates[:, 1]), key=rank)]

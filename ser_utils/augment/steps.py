@@ -7,6 +7,7 @@ import hashlib
 import json
 import zlib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -30,9 +31,15 @@ class Corruption:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def clip_identity(path) -> str:
+    """A clip's name within its actor's folder (``Actor_01/03-01-05-01-01-01-01.wav``): what its draws are seeded
+    by, so that a corpus gives the same copies (and the same report) wherever it lives on the disk."""
+    return "/".join(Path(str(path)).parts[-2:])
+
+
 def clip_seed(seed: int, path: str, *extra: int) -> tuple[int, ...]:
-    """Seed words for a clip: the run's seed, a checksum of the path, and any extra words."""
-    return (seed, zlib.crc32(str(path).encode()), *extra)
+    """Seed words for a clip: the run's seed, a checksum of :func:`clip_identity`, and any extra words."""
+    return (seed, zlib.crc32(clip_identity(path).encode()), *extra)
 
 
 class Step:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import config
 from ..audio import load_audio
 from .policy import babble_sources
-from .steps import Corruption, apply, clip_seed
+from .steps import Corruption, apply, clip_identity, clip_seed
 
 
 #: Study conditions: name -> (x-axis label, levels, the step that corrupts a clip at a level).
@@ -43,7 +43,7 @@ def study_corruptions(table, index, conditions=tuple(STUDY_CONDITIONS), *, seed:
                 step = make_step(level)
                 if step[0] == "reverb":
                     step = (*step[:2], int(rng.integers(STUDY_ROOMS)), "study")
-                sources = babble_sources(pool[pool[:, 0] != path], salt=zlib.crc32(path.encode())) \
+                sources = babble_sources(pool[pool[:, 0] != path], salt=zlib.crc32(clip_identity(path).encode())) \
                     if step[0] == "babble" else ()
                 out.append((name, level, Corruption(path, (step,), clip_seed(seed, path, 3), sources)))
     return out
