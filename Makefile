@@ -125,32 +125,38 @@ $(REPORT_DIR)/report.html: $(NOTEBOOKS_RUN)
 report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<dataset>/report.html (+ a code-hidden version)
 	@echo ">> open $(REPORT_DIR)/report.html (presentation: $(REPORT_DIR)/report-presentation.html)"
 
-# `make test` runs the unit tests and nbval side by side (each one's output printed whole when it ends), after
-# numba has compiled librosa's kernels once: processes compiling them at once can leave a cache that crashes.
-# nbval executes every notebook, with parameters small enough for minutes (4 synthetic actors, 2 folds, a few
-# epochs) injected by papermill exactly as `make report` injects its own, in a scratch output folder
-# (SER_OUTPUT_DIR) so that it never touches the models and reports of `make report`. The cells marked
-# NBVAL_CHECK_OUTPUT are compared with the outputs committed for these parameters.
+# `make test` runs the unit tests and nbval over every notebook in one pytest run on both cores (pytest-xdist: each
+# test module on one worker, the notebooks' cells all on one worker and in order, see tests/conftest.py), after numba
+# has compiled librosa's kernels once: processes compiling them at once can leave a cache that crashes.
+# nbval executes every notebook with parameters small enough for minutes (4 synthetic actors, 2 folds, a few epochs,
+# clean training: the corrupted copies are tested in tests/), injected by papermill exactly as `make report` injects
+# its own, in a scratch output folder (SER_OUTPUT_DIR) so that it never touches the models and reports of
+# `make report`. The cells marked NBVAL_CHECK_OUTPUT are compared with the outputs committed for these parameters.
 NOTEBOOK_NAMES := 01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction
 TEST_PARAMS_01 := -p SYNTHETIC_ACTORS 4 -p DATA_DIR "$$scratch/corpus"
-TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 2 -p SEED_CNN_EPOCHS 1
+TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 2 -p SEED_CNN_EPOCHS 1 -p AUGMENT_COPIES 0
 TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
 test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
+TEST_ARGS ?=
 
-test: $(STAMP) ## unit tests and nbval over every notebook (small parameters), side by side
-	@$(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()'
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks UNIT_WORKERS=0
-
-UNIT_WORKERS ?= 2
-test-unit: $(STAMP) ## the unit tests only (tests/, on both cores)
-	$(PY) -m pytest -n $(UNIT_WORKERS) tests
-
-test-notebooks: $(STAMP) ## nbval over every notebook only
-	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+# nbval over the notebooks prepared with the test parameters, and the tests in $(1) in the same run
+define run_tests
+	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && trap 'rm -rf "$$scratch"' EXIT && \
 	$(foreach n,$(NOTEBOOK_NAMES),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
 		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) \
-	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout 900 \
-		-p no:cacheprovider $(foreach n,$(NOTEBOOK_NAMES),"$$scratch/$(n).ipynb")
+	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest -n 2 --no-loadscope-reorder --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(NOTEBOOK_NAMES),"$$scratch/$(n).ipynb") $(1)
+endef
+
+test: $(STAMP) ## unit tests and nbval over every notebook (small parameters), on both cores (TEST_ARGS= for pytest)
+	@$(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()'
+	$(call run_tests,tests)
+
+test-unit: $(STAMP) ## the unit tests only (tests/, on both cores)
+	$(PY) -m pytest -n 2 $(TEST_ARGS) tests
+
+test-notebooks: $(STAMP) ## nbval over every notebook only
+	$(call run_tests,)
 
 accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
 	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED SCHEDULER)

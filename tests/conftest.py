@@ -53,6 +53,14 @@ def mini_table(mini_corpus):
 
 
 @pytest.fixture(scope="session")
+def gender_table(mini_table):
+    """The first take of each class of :func:`mini_table` labelled by gender only (40 clips, 2 classes): for tests
+    whose cost grows with the clips (corrupted copies, a cluster's round trips) and whose point does not."""
+    first_take = mini_table[(mini_table["statement"] == 1) & (mini_table["repetition"] == 1)]
+    return corpus.apply_label_scheme(first_take.drop(columns="label"), "gender").reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
 def stats_with_a_broken_clip(mini_table, tmp_path_factory):
     """Stats features of the mini corpus with an unreadable file inserted as the first row (skipped)."""
     broken = tmp_path_factory.mktemp("broken") / "03-01-05-02-01-01-01.wav"
@@ -78,3 +86,16 @@ def relabel():
         return features.FeatureSet(feature_set.features, table, [], feature_set.recipe)
 
     return _relabel
+
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``make test``): each test module on one worker (its fixtures are made once), and every
+    notebook cell on one worker, in order: the notebooks are one story, each reading what the one before wrote."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndTheStory(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "notebooks" if ".ipynb::" in nodeid else super()._split_scope(nodeid)
+
+    return ModulesAndTheStory(config, log)

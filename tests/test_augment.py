@@ -132,8 +132,8 @@ def test_the_study_corrupts_test_clips_with_babble_of_other_test_clips_only():
         assert (condition == "babble") == bool(corruption.sources)
 
 
-def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(mini_table, tmp_path):
-    feature_set = features.extract_features(mini_table, features.StatsRecipe(), cache_dir=None, progress=False)
+def test_augmented_training_adds_copies_and_the_study_scores_only_test_clips(gender_table, tmp_path):
+    feature_set = features.extract_features(gender_table, features.StatsRecipe(), cache_dir=None, progress=False)
     augmentation, study = augment.Augmentation(copies=1), ("white", "length")
     plan = folds.plan_folds(feature_set.table, "speaker", n_folds=2, seed=42, augmentation=augmentation, study=study,
                             deliver=False)
