@@ -139,24 +139,25 @@ TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
 test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
 TEST_ARGS ?=
 
-# nbval over the notebooks prepared with the test parameters, and the tests in $(1) in the same run
+# One pytest run over the notebooks $(1) (nbval; prepared with the test parameters) and the test folders $(2), once
+# numba has compiled librosa's kernels (the notebooks are prepared meanwhile)
 define run_tests
 	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && trap 'rm -rf "$$scratch"' EXIT && \
-	$(foreach n,$(NOTEBOOK_NAMES),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
-		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) \
+	{ $(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()' & } && \
+	$(foreach n,$(1),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
+		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) wait $$! && \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest -n 2 --no-loadscope-reorder --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(NOTEBOOK_NAMES),"$$scratch/$(n).ipynb") $(1)
+		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(1),"$$scratch/$(n).ipynb") $(2)
 endef
 
 test: $(STAMP) ## unit tests and nbval over every notebook (small parameters), on both cores (TEST_ARGS= for pytest)
-	@$(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()'
-	$(call run_tests,tests)
+	$(call run_tests,$(NOTEBOOK_NAMES),tests)
 
 test-unit: $(STAMP) ## the unit tests only (tests/, on both cores)
-	$(PY) -m pytest -n 2 $(TEST_ARGS) tests
+	$(call run_tests,,tests)
 
 test-notebooks: $(STAMP) ## nbval over every notebook only
-	$(call run_tests,)
+	$(call run_tests,$(NOTEBOOK_NAMES),)
 
 accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
 	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED SCHEDULER)

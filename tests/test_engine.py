@@ -11,8 +11,9 @@ from ser_utils import augment, engine, features, parameters, training
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A Dask cluster of two worker processes on this machine, started by the test itself."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local_cluster:
+    """A Dask cluster of one worker process on this machine, started by the test itself (a worker more would only
+    load TensorFlow once more: what is computed where is the scheduler's business, the results must not depend on it)."""
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as local_cluster:
         yield local_cluster
 
 
