@@ -11,6 +11,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from . import spectral
 from .vad import speech_span
 
 #: Below this peak amplitude a clip is treated as silent (about -80 dBFS).
@@ -107,7 +108,8 @@ def downmix(channels: np.ndarray, path: str | Path) -> np.ndarray:
 def resample(samples: np.ndarray, rate: int, target_rate: int, *, res_type: str = "soxr_hq") -> np.ndarray:
     """``samples`` at ``rate`` Hz converted to ``target_rate`` Hz (float32; unchanged when the rates agree)."""
     if rate != target_rate:
-        samples = librosa.resample(samples, orig_sr=rate, target_sr=target_rate, res_type=res_type)
+        samples = (spectral.resample_soxr(samples, rate, target_rate, quality=res_type) if res_type.startswith("soxr")
+                   else librosa.resample(samples, orig_sr=rate, target_sr=target_rate, res_type=res_type))
     return samples.astype(np.float32, copy=False)
 
 
@@ -127,7 +129,7 @@ def check_audio(samples: np.ndarray, sample_rate: int, path: str | Path, *, whol
 
 def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     """Zero-pad at the end or crop ``samples`` to exactly ``n_samples``."""
-    return librosa.util.fix_length(samples, size=n_samples)
+    return spectral.fix_length(samples, n_samples)
 
 
 #: How the speech of a clip is found: a trained voice-activity detector, or the level below the clip's peak.

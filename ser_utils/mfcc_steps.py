@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.fft import dct, rfft
-from scipy.signal import get_window
 
 
 def pre_emphasis(samples: np.ndarray, coefficient: float = 0.97) -> np.ndarray:
@@ -29,10 +28,15 @@ def frame_signal(samples: np.ndarray, *, n_fft: int = 2048, hop_length: int = 51
     return padded[starts[:, None] + np.arange(n_fft)]
 
 
+def periodic_hann(length: int) -> np.ndarray:
+    """The Hann window of one period of ``length`` samples (scipy's ``get_window("hann", length)``): frames
+    that overlap by half add up to a constant."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
+
+
 def power_spectrum(frames: np.ndarray) -> np.ndarray:
     """|FFT|^2 of each Hann-windowed frame: shape (n_fft // 2 + 1, n_frames)."""
-    window = get_window("hann", frames.shape[1], fftbins=True)
-    return (np.abs(rfft(frames * window, axis=1)) ** 2).T
+    return (np.abs(rfft(frames * periodic_hann(frames.shape[1]), axis=1)) ** 2).T
 
 
 def hz_to_mel(frequencies: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config
+from . import config, spectral
 from .audio import audio_info, load_audio, resample, speech_bounds
 from .decisions import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model, ModelMismatch
@@ -120,15 +120,13 @@ def signal_warnings(samples: np.ndarray, sample_rate: int) -> list[str]:
 
 def unlike_speech(samples: np.ndarray, speech: np.ndarray, sample_rate: int) -> list[str]:
     """Warnings for input outside what the models learnt from: noise, a muffled band, a DC offset."""
-    import librosa
-
     warnings = []
-    magnitude = np.abs(librosa.stft(speech, n_fft=512, hop_length=256))
-    flatness = float(np.median(librosa.feature.spectral_flatness(S=magnitude)))
+    magnitude = spectral.stft_magnitude(speech, n_fft=512, hop_length=256)
+    flatness = float(np.median(spectral.spectral_flatness(magnitude)))
     power = magnitude**2
     if flatness > NOISE_FLATNESS:
         warnings.append(f"sounds like noise, not speech (spectral flatness {flatness:.2f}; speech is below 0.25)")
-    high_band = power[librosa.fft_frequencies(sr=sample_rate, n_fft=512) >= 2000].sum() / max(power.sum(), 1e-20)
+    high_band = power[np.fft.rfftfreq(512, 1 / sample_rate) >= 2000].sum() / max(power.sum(), 1e-20)
     if high_band < MIN_HIGH_BAND:
         warnings.append(f"band-limited: {100 * high_band:.2f} % of the energy above 2 kHz (muffled or low-pass filtered)")
     offset = abs(float(samples.mean()))

@@ -27,7 +27,7 @@ def tasks_run_on(cluster, work):
 def test_features_made_on_a_dask_cluster_equal_the_local_ones(mini_table, cluster, monkeypatch, tmp_path):
     table = mini_table.head(30)
     copies = augment.Augmentation(copies=1, p_reverb=1.0, noises=(("white", 0.5), ("pink", 0.5)), seed=3).corruptions(table, np.arange(6))
-    recipes = [features.StatsRecipe(), features.OpenSmileRecipe("eGeMAPSv02")]
+    recipes = [features.StatsRecipe(), features.OpenSmileRecipe(feature_set="eGeMAPSv02")]
 
     def extract(cache: str):
         clean = [features.extract_features(table, recipe, cache_dir=tmp_path / cache, progress=False).features

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SHARED_SAMPLE, tone
 from ser_utils import features
-from ser_utils.features import LegacyRecipe, MatrixRecipe, ProsodyRecipe, StatsRecipe
+from ser_utils.features import LegacyRecipe, MatrixRecipe, OpenSmileRecipe, ProsodyRecipe, StatsRecipe
 
 
 def test_shapes_of_every_recipe(write_audio):
@@ -68,6 +68,9 @@ def test_recipes_round_trip_through_dicts():
         assert features.recipe_from_dict(recipe.to_dict()) == recipe
     with pytest.raises(ValueError, match="unknown feature recipe"):
         features.make_recipe("wavelets")
+    for rate in ("eGeMAPSv02", 0, 16000.5, True):  # a feature set's name given where the rate goes, among others
+        with pytest.raises(ValueError, match=f"sample_rate must be a positive whole number of Hz, not {rate!r}"):
+            OpenSmileRecipe(rate)
 
 
 def _table(paths):

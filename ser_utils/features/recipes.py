@@ -9,6 +9,7 @@ to the last frame a voice-activity detector hears as speech (``speech_finder="va
 
 from __future__ import annotations
 
+import numbers
 import sys
 import threading
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ import librosa
 import numpy as np
 
 from ..audio import SPEECH_FINDERS, audio_info, fix_length, load_audio, speech_bounds
+from .. import spectral
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
@@ -51,6 +53,8 @@ class Recipe:
     speech_finder: str = "vad"
 
     def __post_init__(self) -> None:
+        if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, numbers.Integral) or self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive whole number of Hz, not {self.sample_rate!r}")
         if self.speech_finder not in SPEECH_FINDERS:
             raise ValueError(f"unknown speech finder {self.speech_finder!r}; choose one of {SPEECH_FINDERS}")
 
@@ -177,16 +181,12 @@ class MatrixRecipe(Recipe):
 
     def transform(self, samples: np.ndarray) -> np.ndarray:
         """The (frames x channels) matrix of one window."""
-        mel = librosa.feature.melspectrogram(
-            y=samples, sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels
-        )
-        log_mel = (librosa.power_to_db(mel, ref=np.max, top_db=self.top_db) if self.top_db is not None
-                   else librosa.power_to_db(mel, ref=1.0, top_db=None))
-        coefficients = (
-            librosa.feature.mfcc(S=log_mel, n_mfcc=self.n_mfcc) if self.representation == "mfcc" else log_mel
-        )
+        mel = spectral.melspectrogram(samples, sample_rate=self.sample_rate, n_fft=self.n_fft,
+                                      hop_length=self.hop_length, n_mels=self.n_mels)
+        log_mel = spectral.power_to_db(mel, top_db=self.top_db)
+        coefficients = spectral.mfcc(log_mel, self.n_mfcc) if self.representation == "mfcc" else log_mel
         if self.deltas:
-            coefficients = np.vstack([coefficients, librosa.feature.delta(coefficients, width=9, mode="nearest")])
+            coefficients = np.vstack([coefficients, spectral.delta(coefficients, width=9)])
         return coefficients.T.astype(np.float32)
 
 
