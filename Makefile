@@ -143,10 +143,11 @@ TEST_ARGS ?=
 # numba has compiled librosa's kernels (the notebooks are prepared meanwhile). With tests, on both cores; the
 # notebooks alone run in one process (the scheduler that keeps their cells together lives in tests/conftest.py).
 define run_tests
-	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && trap 'rm -rf "$$scratch"' EXIT && \
-	{ $(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()' & } && \
+	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && \
+	{ $(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()' & } && compiling=$$! && \
+	trap 'kill $$compiling 2>/dev/null; rm -rf "$$scratch"' EXIT && \
 	$(foreach n,$(1),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
-		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) wait $$! && \
+		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) wait $$compiling && \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest $(if $(2),-n 2 --no-loadscope-reorder,) --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(1),"$$scratch/$(n).ipynb") $(2)
 endef

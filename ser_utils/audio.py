@@ -149,8 +149,7 @@ def speech_bounds(samples: np.ndarray, sample_rate: int, *, finder: str = "vad",
         span = speech_span(samples, sample_rate)
         if span is not None:
             return span
-    _, (start, stop) = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
-    return int(start), int(stop)
+    return spectral.level_bounds(samples, top_db=top_db, frame_length=512, hop_length=128)
 
 
 def speech_excerpt(samples: np.ndarray, sample_rate: int, margin_s: float = 0.2) -> np.ndarray:

@@ -57,7 +57,7 @@ def mel_to_hz(mels: np.ndarray) -> np.ndarray:
 
 def mel_filter_bank(sample_rate: int, n_fft: int = 2048, n_mels: int = 128) -> np.ndarray:
     """Triangular filters evenly spaced in mel, area-normalised (Slaney): shape (n_mels, n_fft // 2 + 1)."""
-    fft_frequencies = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    fft_frequencies = np.fft.rfftfreq(n_fft, 1 / sample_rate)
     edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2), n_mels + 2))
     widths = np.diff(edges)
     distances = edges[:, None] - fft_frequencies[None, :]

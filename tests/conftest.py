@@ -89,9 +89,13 @@ def relabel():
 
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: without it (``-p no:xdist``), never called
 def pytest_xdist_make_scheduler(config, log):
     """Under pytest-xdist (``make test``): each test module on one worker (its fixtures are made once), and every
-    notebook cell on one worker, in order: the notebooks are one story, each reading what the one before wrote."""
+    notebook cell on one worker, in order: the notebooks are one story, each reading what the one before wrote.
+    A distribution mode asked for by name other than the default (``--dist worksteal``) is left to xdist."""
+    if config.getoption("dist") not in ("load", "loadscope"):
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class ModulesAndTheStory(LoadScopeScheduling):

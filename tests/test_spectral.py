@@ -32,7 +32,28 @@ def test_the_spectrogram_is_librosas(seconds, n_fft, hop_length):
     expected = np.abs(librosa.stft(samples, n_fft=n_fft, hop_length=hop_length))
     found = spectral.stft_magnitude(samples, n_fft=n_fft, hop_length=hop_length)
     assert found.dtype == expected.dtype and found.shape == expected.shape
-    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6 * expected.max())
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_allclose(spectral.stft_magnitude(samples.astype(np.float64), n_fft=n_fft, hop_length=hop_length),
+                               np.abs(librosa.stft(samples.astype(np.float64), n_fft=n_fft, hop_length=hop_length)),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_long_audio_is_transformed_in_blocks_alike():
+    """Frames are transformed a block at a time (the memory of an hour of audio): the blocks' seams change nothing."""
+    samples = speech_like(3 * spectral.BLOCK_FRAMES * 256 / RATE + 0.01)
+    np.testing.assert_array_equal(spectral.stft_magnitude(samples, n_fft=512, hop_length=256),
+                                  np.abs(librosa.stft(samples, n_fft=512, hop_length=256)))
+
+
+def test_stereo_arrays_and_impossible_settings_are_refused():
+    with pytest.raises(ValueError, match="mono samples"):
+        spectral.stft_magnitude(np.zeros((2, 4000), np.float32), n_fft=512, hop_length=256)
+    with pytest.raises(ValueError, match="mono samples"):
+        spectral.fix_length(np.zeros((2, 10), np.float32), 20)
+    with pytest.raises(ValueError, match="odd number of frames"):
+        spectral.delta(np.zeros((3, 20), np.float32), width=4)
+    with pytest.raises(ValueError, match="top_db must be non-negative"):
+        spectral.power_to_db(np.ones(3), top_db=-1.0)
 
 
 @pytest.mark.parametrize("n_mels", [40, 64, 128])
@@ -51,12 +72,13 @@ def test_mel_power_decibels_mfccs_and_deltas_are_librosas(n_mels):
                                librosa.feature.delta(coefficients, width=9, mode="nearest"), atol=1e-4)
 
 
-@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000, 16001])
-def test_resampling_is_librosas_soxr(rate):
-    samples = speech_like(1.37)
+@pytest.mark.parametrize("rate,target", [(RATE, 8000), (RATE, 22050), (RATE, 44100), (RATE, 16001), (44100, 16000),
+                                         (48000, 16000), (22050, 16000), (8000, 16000), (44100, 48000), (44100, 24000)])
+def test_resampling_is_librosas_soxr(rate, target):
+    samples = speech_like(2.17)
     for quality in ("soxr_hq", "soxr_vhq"):
-        expected = librosa.resample(samples, orig_sr=RATE, target_sr=rate, res_type=quality)
-        found = spectral.resample_soxr(samples, RATE, rate, quality=quality)
+        expected = librosa.resample(samples, orig_sr=rate, target_sr=target, res_type=quality)
+        found = spectral.resample_soxr(samples, rate, target, quality=quality)
         assert found.dtype == expected.dtype and found.shape == expected.shape
         np.testing.assert_array_equal(found, expected)
 
@@ -68,6 +90,16 @@ def test_flatness_and_lengths_are_librosas():
     samples = speech_like(0.1)
     for size in (10, len(samples), len(samples) + 7):
         np.testing.assert_array_equal(spectral.fix_length(samples, size), librosa.util.fix_length(samples, size=size))
+
+
+@pytest.mark.parametrize("top_db", [20.0, 30.0, 60.0])
+def test_the_level_trim_is_librosas(top_db):
+    quiet = np.zeros(int(0.4 * RATE), np.float32)
+    hiss = 1e-4 * np.random.default_rng(1).standard_normal(int(0.3 * RATE)).astype(np.float32)
+    for samples in (np.concatenate([quiet, speech_like(1.5), hiss]), speech_like(0.7), np.concatenate([hiss, quiet]),
+                    np.zeros(3000, np.float32)):
+        _, expected = librosa.effects.trim(samples, top_db=top_db, frame_length=512, hop_length=128)
+        assert spectral.level_bounds(samples, top_db=top_db) == tuple(int(bound) for bound in expected)
 
 
 @pytest.mark.parametrize("recipe", [MatrixRecipe(), MatrixRecipe(representation="logmel", top_db=80.0, deltas=False),
@@ -90,14 +122,19 @@ def test_each_recipe_gives_what_librosa_gave(recipe):
 
 
 def test_prediction_features_never_load_librosas_feature_modules(tmp_path):
-    """The cold start: reading a clip and computing its features leaves librosa's heavy half (scipy.signal, numba)
-    unimported."""
+    """The cold start: reading a clip, finding its speech (by the detector, or by level where it hears none) and
+    computing its features and warnings leaves librosa's heavy half (scipy.signal, numba) unimported."""
     import soundfile as sf
 
-    path = tmp_path / "clip.wav"
-    sf.write(path, speech_like(2.0), 22050)
-    code = ("import sys; from ser_utils.features import MatrixRecipe, StatsRecipe; from ser_utils import prediction; "
-            f"StatsRecipe().from_file({str(path)!r}); MatrixRecipe().from_file({str(path)!r}); "
+    resampled, unheard = tmp_path / "clip.wav", tmp_path / "buzz.wav"
+    sf.write(resampled, speech_like(2.0), 22050)
+    sf.write(unheard, speech_like(2.0), RATE)  # the detector hears no speech in it: the level trim runs
+    code = ("import sys; from ser_utils.features import MatrixRecipe, StatsRecipe; from ser_utils import audio, prediction\n"
+            f"StatsRecipe().from_file({str(resampled)!r}); MatrixRecipe().from_file({str(resampled)!r})\n"
+            f"samples, rate = audio.load_audio({str(unheard)!r}, sample_rate=16000)\n"
+            "assert audio.speech_span(samples, rate) is None\n"
+            f"MatrixRecipe(speech_finder='level').from_file({str(resampled)!r}); StatsRecipe().from_file({str(unheard)!r})\n"
+            "prediction.signal_warnings(samples, rate)\n"
             "print(sorted(m for m in ('scipy.signal', 'numba', 'librosa.core', 'librosa.feature', 'sklearn') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
