@@ -1,6 +1,6 @@
 # Speech emotion recognition report. Every target installs what it needs.
 #   make report   run notebooks 01-05 and write reports/<dataset>/report.html
-#   make test     unit tests, then nbval over the notebooks
+#   make test     unit tests and nbval over the notebooks, in one pytest run on both cores
 # Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
 #                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
 #                    AUGMENT=1 (corrupted copies per training clip; 0: clean training)
