@@ -14,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.pop("SER_SCHEDULER", None)  # tests run on this machine's cores unless one starts a cluster itself
 
+import opensmile  # noqa: E402, F401  before TensorFlow in every test process, whichever test imports it (models/network.py)
+
 from ser_utils import corpus, features, synth  # noqa: E402
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "ravdess-sample"

@@ -149,6 +149,9 @@ def test_opensmile_works_in_a_process_that_loaded_the_networks():
               "print(features.OpenSmileRecipe().transform(x).shape)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "(88,)" in done.stdout, done.stderr[-1000:]
+    keras_first = "import keras; import ser_utils.models.network"  # the order that crashed a test worker: refused
+    done = subprocess.run([sys.executable, "-c", keras_first], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "TensorFlow was imported before openSMILE" in done.stderr, done.stderr[-1000:]
 
 
 def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(monkeypatch, tmp_path):

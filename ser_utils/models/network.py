@@ -37,6 +37,9 @@ def _native_stderr_silenced():
 
 # openSMILE's native library must be loaded before TensorFlow's: loaded after it, the first
 # extractor corrupts the heap ("malloc(): invalid size"), which kills an ensemble's prediction.
+if "opensmile" not in sys.modules and "tensorflow" in sys.modules:
+    raise ImportError("TensorFlow was imported before openSMILE, whose native library then corrupts the heap: "
+                      "import opensmile (or ser_utils.models.network) before tensorflow or keras")
 import opensmile  # noqa: E402, F401
 
 
