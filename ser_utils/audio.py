@@ -127,11 +127,6 @@ def check_audio(samples: np.ndarray, sample_rate: int, path: str | Path, *, whol
         raise AudioError(f"{path}: {where} is silent (peak below {SILENCE_PEAK:g})")
 
 
-def fix_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
-    """Zero-pad at the end or crop ``samples`` to exactly ``n_samples``."""
-    return spectral.fix_length(samples, n_samples)
-
-
 #: How the speech of a clip is found: a trained voice-activity detector, or the level below the clip's peak.
 SPEECH_FINDERS = ("vad", "level")
 

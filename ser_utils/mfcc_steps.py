@@ -18,14 +18,14 @@ def pre_emphasis(samples: np.ndarray, coefficient: float = 0.97) -> np.ndarray:
 
 
 def frame_signal(samples: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    """Zero-pad by ``n_fft // 2`` on both sides (librosa's ``center=True``) and cut into overlapping frames.
+    """Zero-pad by ``n_fft // 2`` on both sides (librosa's ``center=True``) and cut into overlapping frames: frame
+    ``t`` is centred on sample ``t * hop_length``.
 
-    Returns an array of shape (n_frames, n_fft).
+    Returns a read-only view (no copy, so an hour of audio costs no more memory) of shape
+    (1 + len(samples) // hop_length, n_fft).
     """
     padded = np.pad(samples, n_fft // 2, mode="constant")
-    n_frames = 1 + (len(padded) - n_fft) // hop_length
-    starts = hop_length * np.arange(n_frames)
-    return padded[starts[:, None] + np.arange(n_fft)]
+    return np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
 
 
 def periodic_hann(length: int) -> np.ndarray:

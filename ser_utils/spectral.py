@@ -17,7 +17,7 @@ import numpy as np
 import scipy.fft
 import soxr
 
-from .mfcc_steps import mel_filter_bank, periodic_hann
+from .mfcc_steps import frame_signal, mel_filter_bank, periodic_hann
 
 #: Floor of a power before its logarithm (librosa's ``amin``).
 AMIN = 1e-10
@@ -47,18 +47,11 @@ def _check_mono(samples: np.ndarray) -> None:
         raise ValueError(f"expects mono samples (a 1-D array), not an array of shape {samples.shape}")
 
 
-def frames(samples: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """The frames librosa reads with ``center=True``: frame ``t`` centred on sample ``t * hop_length`` of the signal
-    zero-padded by ``frame_length // 2`` at each end. A view (no copy): shape (1 + len // hop_length, frame_length)."""
-    _check_mono(samples)
-    padded = np.pad(samples, frame_length // 2)
-    return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length]
-
-
 def stft_magnitude(samples: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     """|STFT| (``librosa.stft``: centred frames, a periodic Hann window, single precision for single-precision
     samples): shape (n_fft // 2 + 1, 1 + len // hop_length)."""
-    windows = frames(samples, n_fft, hop_length)
+    _check_mono(samples)
+    windows = frame_signal(samples, n_fft=n_fft, hop_length=hop_length)
     single = samples.dtype == np.float32
     magnitude = np.empty((n_fft // 2 + 1, len(windows)), dtype=np.float32 if single else np.float64)
     window = periodic_hann(n_fft)
@@ -123,7 +116,8 @@ def spectral_flatness(magnitude: np.ndarray) -> np.ndarray:
 def level_bounds(samples: np.ndarray, *, top_db: float, frame_length: int = 512, hop_length: int = 128) -> tuple[int, int]:
     """``librosa.effects.trim(samples, top_db=top_db, ...)[1]``: (start, stop) samples from the first to the last
     frame whose RMS level is within ``top_db`` of the loudest frame's; (0, 0) if there is none."""
-    windows = frames(samples, frame_length, hop_length)
+    _check_mono(samples)
+    windows = frame_signal(samples, n_fft=frame_length, hop_length=hop_length)
     power = np.concatenate([np.mean(windows[start : start + BLOCK_FRAMES] ** 2, axis=1)
                             for start in range(0, len(windows), BLOCK_FRAMES)])
     rms = np.sqrt(power)  # librosa's steps, so that a frame on the threshold falls on the same side

@@ -19,8 +19,8 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from ..audio import SPEECH_FINDERS, audio_info, fix_length, load_audio, speech_bounds
 from .. import spectral
+from ..audio import SPEECH_FINDERS, audio_info, load_audio, speech_bounds
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
@@ -87,7 +87,7 @@ class Recipe:
         window = self.n_samples
         if len(speech) <= SINGLE_WINDOW_FACTOR * window:
             start = int(round(self.window_offset(len(speech) / self.sample_rate) * self.sample_rate))
-            return [(first + start, fix_length(speech[start : start + window], window))]
+            return [(first + start, spectral.fix_length(speech[start : start + window], window))]
         return [(first + start, speech[start : start + window]) for start in window_starts(len(speech), window, window // 2)]
 
     def load(self, path: str | Path) -> np.ndarray:
@@ -131,7 +131,7 @@ class LegacyRecipe(Recipe):
         samples, _ = load_audio(
             path, sample_rate=self.sample_rate, offset=start, duration=self.duration, res_type=self.res_type
         )
-        return fix_length(samples, self.n_samples)
+        return spectral.fix_length(samples, self.n_samples)
 
     @property
     def shape(self) -> tuple[int, ...]:
