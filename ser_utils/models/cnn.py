@@ -2,7 +2,8 @@
 
 Per-utterance mean removal and per-channel normalisation built into the model (so it
 takes raw features), SpecAugment-style masking and Gaussian noise while training, four
-batch-normalised convolution blocks, average + max pooling over time, dropout.
+batch-normalised convolution blocks, each channel's mean and standard deviation over time
+(statistics pooling), dropout.
 """
 
 from __future__ import annotations
@@ -59,6 +60,19 @@ class UtteranceNorm(keras.layers.Layer):
         return inputs - keras.ops.mean(inputs, axis=1, keepdims=True)
 
 
+@keras.saving.register_keras_serializable(package="ser_utils")
+class StatisticsPooling(keras.layers.Layer):
+    """Each channel's mean and standard deviation over time, side by side (the x-vector's statistics pooling).
+
+    How much a channel varies over the utterance is itself a cue: on real RAVDESS it beat average + max pooling
+    by 4.5 points of UAR (see :class:`CNNModel`).
+    """
+
+    def call(self, inputs):
+        ops = keras.ops
+        return ops.concatenate([ops.mean(inputs, axis=1), ops.sqrt(ops.var(inputs, axis=1) + 1e-5)], axis=-1)
+
+
 def conv_block(x, filters: int, kernel_size: int, *, pool: bool, initial_weights):
     """Conv1D (its weights drawn by the initialiser ``initial_weights``) -> batch norm -> ReLU (-> max pool 2)."""
     layers = keras.layers
@@ -76,6 +90,13 @@ class CNNModel(NetworkModel):
     to the clip's peak floored at -80 dB 0.400; with 64-128-128 filters 0.508; with per-utterance
     mean removal 0.529; batch 16 0.571; four blocks 0.575; 20 ms hop 0.596 (and 30 % faster);
     40 mel bands 0.562; dropout 0.5 0.454; 60 epochs 0.562.
+
+    Measured again over all 6 folds and 3 seeds of the networks (42, 1042, 2042; the same folds; clean training;
+    mean ± std over seeds of the mean over folds; 2026-12-02): average + max pooling 0.572 ± 0.009; **statistics
+    pooling (mean + std over time) 0.617 ± 0.025**, each seed above the other's best and the hardest fold
+    (actors 05 and 10) 0.51-0.61 instead of 0.38-0.45; attention-weighted statistics 0.522 ± 0.025 (it stopped
+    early, overfitted); a gender head times an emotion head instead of 10 outputs 0.613 ± 0.014 (no gain, kept
+    flat); batch 32 0.564 ± 0.007; 25 epochs instead of 40 0.536 ± 0.021 (most folds still improve at 40).
     """
 
     name = "cnn"
@@ -107,7 +128,7 @@ class CNNModel(NetworkModel):
         for depth, n_filters in enumerate(filters):
             x = conv_block(x, n_filters, 5 if depth < 2 else 3, pool=depth < len(filters) - 1,
                            initial_weights=self.initial_weights())
-        x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+        x = StatisticsPooling(name="statistics_pooling")(x)
         x = layers.Dropout(dropout, seed=self.layer_seed())(x)
         x = layers.Dense(64, activation="relu", kernel_initializer=self.initial_weights())(x)
         x = layers.Dropout(dropout, seed=self.layer_seed())(x)
