@@ -17,15 +17,19 @@ and ``accuracy.json`` (``accuracy-augmented.*`` with ``--augment``). Nothing is 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
+import numpy as np
 import pandas as pd
+from sklearn.metrics import log_loss, recall_score
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ser_utils import augment, config, corpus, datasets, evaluation, training  # noqa: E402
 from ser_utils.models import ALL_PROTOCOLS, model_class  # noqa: E402
+from ser_utils.runs import probability_column  # noqa: E402
 from ser_utils.storage import atomic_path, write_json  # noqa: E402
 
 #: Member sets compared for the ensemble (speaker protocol); the default is the registry's.
@@ -74,6 +78,11 @@ def main() -> None:
     markdown = f"# {title}\n\nCommand: `{' '.join(['make accuracy', *_make_args(args)])}`\n\n{evaluation.markdown_table(board)}\n"
     if candidates is not None:
         markdown += f"\nEnsemble member sets, speaker protocol:\n\n{evaluation.markdown_table(candidates)}\n"
+    choices = ensemble_choices(runs)
+    if choices is not None:
+        markdown += ("\nThe ensemble's members and fusion, speaker protocol: UAR mean ± std over folds on each fold's "
+                     "validation actors (which a choice may look at) and on its test actors:\n\n"
+                     f"{evaluation.markdown_table(choices.set_index('ensemble'))}\n")
     studies = {name: evaluation.robustness_summary(run) for (name, protocol), run in runs.items()
                if run.robustness is not None}
     if studies:
@@ -88,6 +97,7 @@ def main() -> None:
                                       "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
                                       "ensemble_candidates": [] if candidates is None
                                       else candidates.reset_index().to_dict("records"),
+                                      "ensemble_choices": [] if choices is None else choices.to_dict("records"),
                                       "robustness": {name: study.to_dict("records") for name, study in studies.items()}})
     print(f"wrote {out / stem}.md and {out / stem}.json")
 
@@ -114,6 +124,54 @@ def ensemble_candidates(runs: dict):
             summary = evaluation.summarise(training.combine_runs([runs[m, "speaker"] for m in members]))
             summaries.append(summary | {"model": " + ".join(members)})
     return evaluation.leaderboard(summaries) if summaries else None
+
+
+def ensemble_choices(runs: dict):
+    """The delivered ensemble, the same with each member left out (ablation), and the same members fused with
+    weights fitted on each fold's validation actors instead of averaged (speaker protocol); None without them."""
+    members = list(model_class("ensemble").defaults["members"])
+    if not all((m, "speaker") in runs for m in members):
+        return None
+    rows = []
+    for left_out in [None, *members]:
+        run = training.combine_runs([runs[m, "speaker"] for m in members if m != left_out])
+        rows.append({"ensemble": f"without {left_out}" if left_out else "delivered: the average of all members",
+                     "validation UAR": _mean_std(evaluation.fold_metrics(run, run.validation)["uar"]),
+                     "test UAR": _mean_std(evaluation.fold_metrics(run)["uar"])})
+    validation, test = fitted_weights_uar([runs[m, "speaker"] for m in members])
+    rows.append({"ensemble": "weights fitted on each fold's validation actors (log loss; grid of 0.1)",
+                 "validation UAR": _mean_std(validation), "test UAR": _mean_std(test)})
+    return pd.DataFrame(rows)
+
+
+def fitted_weights_uar(member_runs: list, step: float = 0.1) -> tuple[pd.Series, pd.Series]:
+    """Per fold, UAR on its validation and test actors of the members' probabilities weighted by the weights (on a
+    grid of ``step``, summing to 1) that minimise the log loss on that fold's validation actors: a learned fusion
+    that never sees a test speaker."""
+    labels = member_runs[0].labels
+    columns = [probability_column(label) for label in labels]
+    grid = [np.array(w) * step for w in itertools.product(range(round(1 / step) + 1), repeat=len(member_runs))
+            if sum(w) == round(1 / step)]
+    scores = {"validation": {}, "test": {}}
+    for fold in sorted(member_runs[0].predictions["fold"].unique()):
+        parts = {}
+        for part, table in (("validation", "validation"), ("test", "predictions")):
+            tables = [getattr(run, table) for run in member_runs]
+            tables = [t[t["fold"] == fold].set_index("path") for t in tables]
+            paths = tables[0].index
+            targets = pd.Categorical(tables[0]["label"], categories=labels).codes
+            parts[part] = (np.stack([t.loc[paths, columns].to_numpy() for t in tables]), targets)
+        stacked, targets = parts["validation"]
+        weights = min(grid, key=lambda w: log_loss(targets, np.tensordot(w, stacked, 1), labels=range(len(labels))))
+        for part, (stacked, targets) in parts.items():
+            predicted = np.tensordot(weights, stacked, 1).argmax(axis=1)
+            scores[part][fold] = recall_score(targets, predicted, average="macro")
+    return pd.Series(scores["validation"]), pd.Series(scores["test"])
+
+
+def _mean_std(values: pd.Series) -> str:
+    """'mean ± std' (population std, as the leaderboard) of per-fold values."""
+    return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
 
 
 def _make_args(args) -> list[str]:

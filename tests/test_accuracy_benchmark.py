@@ -23,3 +23,45 @@ def test_leaderboard_lists_every_run_strict_protocol_first(mini_corpus, tmp_path
     assert all(run["folds"] == 2 and " ± " in run["UAR"] for run in record["runs"])
     markdown = (tmp_path / "reports" / "ravdess" / "accuracy.md").read_text()
     assert "| speaker | svm | 2 |" in markdown and "make accuracy DATASET=ravdess" in done.stdout
+
+
+def _benchmark_module():
+    """benchmarks/accuracy.py, imported as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("accuracy_benchmark", ROOT / "benchmarks" / "accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _member_run(probabilities_of, labels, n_folds=2, clips=20, seed=0):
+    """A stand-in for a member's run: test and validation tables whose probabilities ``probabilities_of(truth, rng)``
+    makes from each clip's true class."""
+    import types
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+
+    def table(part):
+        truth = np.arange(n_folds * clips) % len(labels)
+        frame = pd.DataFrame({"path": [f"{part}-{i}.wav" for i in range(len(truth))], "label": np.take(labels, truth),
+                              "fold": np.repeat(np.arange(n_folds), clips)})
+        return frame.join(pd.DataFrame(probabilities_of(truth, rng), columns=[f"p_{label}" for label in labels]))
+
+    return types.SimpleNamespace(labels=labels, predictions=table("test"), validation=table("validation"))
+
+
+def test_fitted_fusion_weights_follow_the_member_that_is_right_on_validation_actors():
+    import numpy as np
+
+    labels = ["a", "b", "c"]
+    right = _member_run(lambda truth, rng: np.eye(3)[truth] * 0.8 + 0.2 / 3, labels)
+    guessing = _member_run(lambda truth, rng: rng.dirichlet(np.ones(3), size=len(truth)), labels, seed=1)
+    validation, test = _benchmark_module().fitted_weights_uar([guessing, right])
+    assert list(test.index) == [0, 1] and (validation == 1.0).all() and (test == 1.0).all()
+    misleading = _member_run(lambda truth, rng: np.eye(3)[(truth + 1) % 3] * 0.9 + 0.1 / 3, labels)
+    _, test = _benchmark_module().fitted_weights_uar([misleading, right])
+    assert (test == 1.0).all()  # the weights are fitted, not equal: an equal average would follow the surer member
