@@ -65,3 +65,14 @@ def test_fitted_fusion_weights_follow_the_member_that_is_right_on_validation_act
     misleading = _member_run(lambda truth, rng: np.eye(3)[(truth + 1) % 3] * 0.9 + 0.1 / 3, labels)
     _, test = _benchmark_module().fitted_weights_uar([misleading, right])
     assert (test == 1.0).all()  # the weights are fitted, not equal: an equal average would follow the surer member
+
+
+def test_the_seed_benchmark_varies_the_networks_seeds_and_keeps_the_folds(gender_table):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_benchmark", ROOT / "benchmarks" / "seeds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.seed_runs(gender_table, "svm", [1, 2, 1], n_folds=2)
+    assert [r["seed"] for r in results] == [1, 2, 1] and all(len(r["folds"]) == 2 for r in results)
+    assert results[0]["folds"] == results[2]["folds"]  # the same seed, the same folds: the same figures

@@ -115,6 +115,15 @@ def test_ensemble_averages_its_members_and_refuses_a_changed_member(tmp_path):
         models.load_model(tmp_path / "run")
 
 
+def test_the_cnn_pools_each_channels_mean_and_spread_over_time():
+    from ser_utils.models.cnn import StatisticsPooling
+
+    frames = np.random.default_rng(0).normal(size=(3, 50, 4)).astype(np.float32)
+    pooled = np.asarray(StatisticsPooling()(frames))
+    expected = np.concatenate([frames.mean(axis=1), np.sqrt(frames.var(axis=1) + 1e-5)], axis=1)
+    np.testing.assert_allclose(pooled, expected, rtol=1e-5)
+
+
 def test_network_training_is_deterministic_for_a_seed():
     losses = [fitted("cnn", epochs=2)[0].history["loss"] for _ in range(2)]
     assert losses[0] == losses[1] and len(losses[0]) == 2
