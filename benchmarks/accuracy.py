@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss, recall_score
+from sklearn.metrics import log_loss
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -135,7 +135,7 @@ def ensemble_choices(runs: dict):
     rows = []
     for left_out in [None, *members]:
         run = training.combine_runs([runs[m, "speaker"] for m in members if m != left_out])
-        rows.append({"ensemble": f"without {left_out}" if left_out else "delivered: the average of all members",
+        rows.append({"ensemble": f"without {left_out}" if left_out else "the ensemble: the average of all members",
                      "validation UAR": _mean_std(evaluation.fold_metrics(run, run.validation)["uar"]),
                      "test UAR": _mean_std(evaluation.fold_metrics(run)["uar"])})
     validation, test = fitted_weights_uar([runs[m, "speaker"] for m in members])
@@ -147,11 +147,12 @@ def ensemble_choices(runs: dict):
 def fitted_weights_uar(member_runs: list, step: float = 0.1) -> tuple[pd.Series, pd.Series]:
     """Per fold, UAR on its validation and test actors of the members' probabilities weighted by the weights (on a
     grid of ``step``, summing to 1) that minimise the log loss on that fold's validation actors: a learned fusion
-    that never sees a test speaker."""
+    that never sees a test speaker. The answer is decided as for every other row (the decided gender's most
+    probable emotion, :func:`~ser_utils.evaluation.classification_metrics`)."""
     labels = member_runs[0].labels
     columns = [probability_column(label) for label in labels]
-    grid = [np.array(w) * step for w in itertools.product(range(round(1 / step) + 1), repeat=len(member_runs))
-            if sum(w) == round(1 / step)]
+    steps = round(1 / step)
+    grid = [np.array(w) / steps for w in itertools.product(range(steps + 1), repeat=len(member_runs)) if sum(w) == steps]
     scores = {"validation": {}, "test": {}}
     for fold in sorted(member_runs[0].predictions["fold"].unique()):
         parts = {}
@@ -162,11 +163,16 @@ def fitted_weights_uar(member_runs: list, step: float = 0.1) -> tuple[pd.Series,
             targets = pd.Categorical(tables[0]["label"], categories=labels).codes
             parts[part] = (np.stack([t.loc[paths, columns].to_numpy() for t in tables]), targets)
         stacked, targets = parts["validation"]
-        weights = min(grid, key=lambda w: log_loss(targets, np.tensordot(w, stacked, 1), labels=range(len(labels))))
+        weights = min(grid, key=lambda w: log_loss(targets, _mixed(w, stacked), labels=range(len(labels))))
         for part, (stacked, targets) in parts.items():
-            predicted = np.tensordot(weights, stacked, 1).argmax(axis=1)
-            scores[part][fold] = recall_score(targets, predicted, average="macro")
+            scores[part][fold] = evaluation.classification_metrics(targets, _mixed(weights, stacked), labels)["uar"]
     return pd.Series(scores["validation"]), pd.Series(scores["test"])
+
+
+def _mixed(weights: np.ndarray, stacked: np.ndarray) -> np.ndarray:
+    """The members' probabilities (members x clips x classes) weighted, each row summing to 1 to the last bit."""
+    mixed = np.tensordot(weights, stacked, 1)
+    return mixed / mixed.sum(axis=1, keepdims=True)
 
 
 def _mean_std(values: pd.Series) -> str:

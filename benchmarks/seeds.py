@@ -1,14 +1,14 @@
 """Seed benchmark: one model over all folds of the speaker protocol, once per seed of its initial weights.
 
 A network's figure moves with the seed of its initial weights by a few points, as much as many design changes;
-its design is chosen on the mean over seeds. The folds stay those of ``--fold-seed`` (``make accuracy``'s), so only
-the networks' draws change:
+its design is chosen on the mean over seeds. The folds stay those of ``--fold-seed`` (``make accuracy``'s when every
+model can read every clip), so only the networks' draws change:
 
     .venv/bin/python benchmarks/seeds.py --data-dir ../shared/ravdess-sample --model cnn
     .venv/bin/python benchmarks/seeds.py --data-dir ../shared/ravdess-sample --model cnn --params '{"batch_size": 32}'
 
-Prints each seed's UAR (mean over folds, and per fold) and the mean ± std over seeds; trains on clean clips unless
-``--copies`` is given. Nothing is saved.
+Prints each seed's UAR (mean over folds, and per fold) and the mean ± std (population, as the leaderboard's) over
+seeds; trains on clean clips unless ``--copies`` is given (to models that train on copies). Nothing is saved.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def seed_runs(table, model: str, seeds: list[int], *, params: dict | None = None
               fold_seed: int = config.DEFAULT_SEED, copies: int = 0) -> list[dict]:
     """Per seed: the UAR of ``model`` on every fold of the speaker protocol (folds drawn once, from ``fold_seed``)."""
     feature_set = extract_features(table, model_class(model).default_recipe(), progress=False)
-    augmentation = augment.Augmentation(copies=copies, seed=fold_seed) if copies else None
+    augmentation = augment.Augmentation(copies=copies, seed=fold_seed) if copies and model_class(model).augments \
+        else None
     plan = plan_folds(feature_set.table, "speaker", n_folds=n_folds, seed=fold_seed, augmentation=augmentation,
                       deliver=False)
     corrupted = training.extract_corrupted({"speaker": plan}, {model: ("speaker",)}, {model: feature_set.recipe},
@@ -44,6 +45,7 @@ def seed_runs(table, model: str, seeds: list[int], *, params: dict | None = None
                                       deliver=False, progress=False, augmentation=augmentation, corrupted=corrupted)
         per_fold = evaluation.fold_metrics(run)["uar"]
         results.append({"seed": seed, "uar": float(per_fold.mean()), "folds": per_fold.round(3).tolist(),
+                        "test_actors": [fold["test_actors"] for fold in run.folds],
                         "epochs": [fold["epochs_run"] for fold in run.folds],
                         "seconds": round(time.perf_counter() - start, 1)})
     return results

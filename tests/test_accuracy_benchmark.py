@@ -25,19 +25,19 @@ def test_leaderboard_lists_every_run_strict_protocol_first(mini_corpus, tmp_path
     assert "| speaker | svm | 2 |" in markdown and "make accuracy DATASET=ravdess" in done.stdout
 
 
-def _benchmark_module():
-    """benchmarks/accuracy.py, imported as a module."""
+def _benchmark(name: str):
+    """benchmarks/<name>.py, imported as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", ROOT / "benchmarks" / "accuracy.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def _member_run(probabilities_of, labels, n_folds=2, clips=20, seed=0):
-    """A stand-in for a member's run: test and validation tables whose probabilities ``probabilities_of(truth, rng)``
-    makes from each clip's true class."""
+    """A stand-in for a member's run: test and validation tables, rows in a random order of their own, whose
+    probabilities ``probabilities_of(truth, rng)`` makes from each clip's true class."""
     import types
 
     import numpy as np
@@ -49,7 +49,8 @@ def _member_run(probabilities_of, labels, n_folds=2, clips=20, seed=0):
         truth = np.arange(n_folds * clips) % len(labels)
         frame = pd.DataFrame({"path": [f"{part}-{i}.wav" for i in range(len(truth))], "label": np.take(labels, truth),
                               "fold": np.repeat(np.arange(n_folds), clips)})
-        return frame.join(pd.DataFrame(probabilities_of(truth, rng), columns=[f"p_{label}" for label in labels]))
+        frame = frame.join(pd.DataFrame(probabilities_of(truth, rng), columns=[f"p_{label}" for label in labels]))
+        return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
 
     return types.SimpleNamespace(labels=labels, predictions=table("test"), validation=table("validation"))
 
@@ -57,22 +58,18 @@ def _member_run(probabilities_of, labels, n_folds=2, clips=20, seed=0):
 def test_fitted_fusion_weights_follow_the_member_that_is_right_on_validation_actors():
     import numpy as np
 
-    labels = ["a", "b", "c"]
-    right = _member_run(lambda truth, rng: np.eye(3)[truth] * 0.8 + 0.2 / 3, labels)
-    guessing = _member_run(lambda truth, rng: rng.dirichlet(np.ones(3), size=len(truth)), labels, seed=1)
-    validation, test = _benchmark_module().fitted_weights_uar([guessing, right])
+    labels = ["female_angry", "female_sad", "male_angry", "male_sad"]
+    fitted_weights_uar = _benchmark("accuracy").fitted_weights_uar
+    right = _member_run(lambda truth, rng: np.eye(4)[truth] * 0.8 + 0.05, labels)
+    guessing = _member_run(lambda truth, rng: rng.dirichlet(np.ones(4), size=len(truth)), labels, seed=1)
+    validation, test = fitted_weights_uar([guessing, right])
     assert list(test.index) == [0, 1] and (validation == 1.0).all() and (test == 1.0).all()
-    misleading = _member_run(lambda truth, rng: np.eye(3)[(truth + 1) % 3] * 0.9 + 0.1 / 3, labels)
-    _, test = _benchmark_module().fitted_weights_uar([misleading, right])
+    misleading = _member_run(lambda truth, rng: np.eye(4)[(truth + 1) % 4] * 0.9 + 0.025, labels, seed=2)
+    _, test = fitted_weights_uar([misleading, right])
     assert (test == 1.0).all()  # the weights are fitted, not equal: an equal average would follow the surer member
 
 
-def test_the_seed_benchmark_varies_the_networks_seeds_and_keeps_the_folds(gender_table):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("seed_benchmark", ROOT / "benchmarks" / "seeds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.seed_runs(gender_table, "svm", [1, 2, 1], n_folds=2)
-    assert [r["seed"] for r in results] == [1, 2, 1] and all(len(r["folds"]) == 2 for r in results)
-    assert results[0]["folds"] == results[2]["folds"]  # the same seed, the same folds: the same figures
+def test_the_seed_benchmark_runs_every_seed_on_the_same_folds(gender_table):
+    results = _benchmark("seeds").seed_runs(gender_table, "svm", [1, 2], n_folds=2)
+    assert [r["seed"] for r in results] == [1, 2] and all(len(r["folds"]) == 2 for r in results)
+    assert results[0]["test_actors"] == results[1]["test_actors"] and len(results[0]["test_actors"]) == 2

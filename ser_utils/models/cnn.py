@@ -108,8 +108,8 @@ class CNNModel(NetworkModel):
     reduce_lr = True
     #: Not calibrated by a temperature fitted on the 2 validation actors it stopped on: on real RAVDESS (12 actors,
     #: speaker protocol, all folds pooled) that moved its ECE 0.071 -> 0.063 (2026-11-26), then 0.042 -> 0.049 and,
-    #: with statistics pooling, 0.046 -> 0.076 (2026-12-02): 80 clips of two voices are too few to fit it on.
-    #: (The ensemble's temperature, fitted on its averaged validation predictions, still brings its ECE to 0.04.)
+    #: with statistics pooling, 0.046 -> 0.076 (2026-12-02). Early stopping chose the epoch on those same actors,
+    #: so the network is surer on them than on new voices, and a temperature fitted there does not transfer.
     calibrate = False
 
     @classmethod
