@@ -73,3 +73,24 @@ def test_the_seed_benchmark_runs_every_seed_on_the_same_folds(gender_table):
     results = _benchmark("seeds").seed_runs(gender_table, "svm", [1, 2], n_folds=2)
     assert [r["seed"] for r in results] == [1, 2] and all(len(r["folds"]) == 2 for r in results)
     assert results[0]["test_actors"] == results[1]["test_actors"] and len(results[0]["test_actors"]) == 2
+
+
+def test_the_ablation_leaves_out_each_member_in_turn(gender_table, monkeypatch):
+    from ser_utils import evaluation, features, training
+    from ser_utils.models import model_class
+
+    members = ("svm", "egemaps_lr")
+    monkeypatch.setitem(model_class("ensemble").defaults, "members", members)
+    runs = {}
+    for name in members:
+        feature_set = features.extract_features(gender_table, model_class(name).default_recipe(), cache_dir=None,
+                                                progress=False)
+        runs[name, "speaker"] = training.cross_validate(feature_set, name, "speaker", n_folds=2, deliver=False,
+                                                        progress=False, n_jobs=1)
+    choices = _benchmark("accuracy").ensemble_choices(runs)
+    assert list(choices["ensemble"]) == ["the ensemble: the average of all members", "without svm", "without egemaps_lr",
+                                         "weights fitted on each fold's validation actors (log loss; grid of 0.1)"]
+    single = training.combine_runs([runs["egemaps_lr", "speaker"]])  # the ensemble without svm: egemaps_lr alone
+    uar = evaluation.fold_metrics(single)["uar"]
+    assert choices.loc[1, "test UAR"] == f"{uar.mean():.3f} ± {uar.std(ddof=0):.3f}"
+    assert _benchmark("accuracy").ensemble_choices({}) is None  # a member's runs missing: no table
