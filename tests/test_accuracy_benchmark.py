@@ -87,10 +87,11 @@ def test_the_ablation_leaves_out_each_member_in_turn(gender_table, monkeypatch):
                                                 progress=False)
         runs[name, "speaker"] = training.cross_validate(feature_set, name, "speaker", n_folds=2, deliver=False,
                                                         progress=False, n_jobs=1)
-    choices = _benchmark("accuracy").ensemble_choices(runs)
+    benchmark = _benchmark("accuracy")
+    choices = benchmark.ensemble_choices(runs)
     assert list(choices["ensemble"]) == ["the ensemble: the average of all members", "without svm", "without egemaps_lr",
                                          "weights fitted on each fold's validation actors (log loss; grid of 0.1)"]
     single = training.combine_runs([runs["egemaps_lr", "speaker"]])  # the ensemble without svm: egemaps_lr alone
     uar = evaluation.fold_metrics(single)["uar"]
     assert choices.loc[1, "test UAR"] == f"{uar.mean():.3f} ± {uar.std(ddof=0):.3f}"
-    assert _benchmark("accuracy").ensemble_choices({}) is None  # a member's runs missing: no table
+    assert benchmark.ensemble_choices({}) is None  # a member's runs missing: no table

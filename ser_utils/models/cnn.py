@@ -98,10 +98,10 @@ class CNNModel(NetworkModel):
     early, overfitted); a gender head times an emotion head instead of 10 outputs 0.613 ± 0.014 (no gain, kept
     flat); mixup (alpha 0.2) 0.605 ± 0.016; batch 32 0.564 ± 0.007; 25 epochs instead of 40 0.536 ± 0.021 (most
     folds still improve at 40); dropout 0.2 0.597 ± 0.022 and 0.4 0.602 ± 0.017 (0.3 kept); no per-utterance mean
-    removal 0.550 ± 0.027; statistics over the speech frames only,
-    the padding to 3 s masked out, 0.583 ± 0.004 (the spread over the padding carries the speech's length, a cue on
-    this corpus of two sentences). ``benchmarks/seeds.py`` measures a variant. Trained with one corrupted copy of each clip (``make report``'s ``AUGMENT=1``) it
-    scores 0.564 ± 0.002 on clean speech: the copies cost it 5 points there, for its robustness in noise.
+    removal 0.550 ± 0.027; statistics over the speech frames only, the padding to 3 s masked out, 0.583 ± 0.004
+    (the spread over the padding carries the speech's length, a cue on this corpus of two sentences).
+    ``benchmarks/seeds.py`` measures a variant. Trained with one corrupted copy of each clip (``make report``'s
+    ``AUGMENT=1``) it scores 0.564 ± 0.002 on clean speech: the copies cost it 5 points there, for its robustness.
     """
 
     name = "cnn"
