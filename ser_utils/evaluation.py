@@ -201,15 +201,23 @@ def find_run(summaries: list[dict], model: str, protocol: str) -> dict | None:
     return next((s for s in summaries if (s["model"], s["protocol"]) == (model, protocol)), None)
 
 
+def protocol_pair(summaries: list[dict], model: str) -> tuple[dict, dict] | None:
+    """(speaker, random) summaries of ``model``, or else of the best speaker-protocol model run under both
+    protocols; None when no model was run under both."""
+    strict, random = find_run(summaries, model, "speaker"), find_run(summaries, model, "random")
+    if strict is not None and random is not None:
+        return strict, random
+    pairs = [(s, find_run(summaries, s["model"], "random")) for s in summaries if s["protocol"] == "speaker"]
+    pairs = [(a, b) for a, b in pairs if b is not None]
+    return max(pairs, key=lambda pair: pair[0]["mean"]["uar"]) if pairs else None
+
+
 def protocol_gap(summaries: list[dict], model: str) -> str:
     """One sentence, from the figures, on how the random per-clip split moves ``model``'s UAR (Markdown)."""
-    strict, random = find_run(summaries, model, "speaker"), find_run(summaries, model, "random")
-    if strict is None or random is None:
-        pairs = [(s, find_run(summaries, s["model"], "random")) for s in summaries if s["protocol"] == "speaker"]
-        pairs = [(a, b) for a, b in pairs if b is not None]
-        if not pairs:
-            return "No model was run under both the speaker and the random protocol, so their gap is not measured here."
-        strict, random = max(pairs, key=lambda pair: pair[0]["mean"]["uar"])
+    pair = protocol_pair(summaries, model)
+    if pair is None:
+        return "No model was run under both the speaker and the random protocol, so their gap is not measured here."
+    strict, random = pair
     gap = 100 * (random["mean"]["uar"] - strict["mean"]["uar"])
     spread = 100 * max(strict["std"]["uar"], random["std"]["uar"])
     if abs(gap) <= spread:

@@ -1,8 +1,10 @@
-"""One self-contained HTML report from the executed notebooks, with a title page and a table of contents."""
+"""One self-contained HTML report from the executed notebooks: a first page, contents with sub-sections, numbered
+figures with captions and alternative text, a closing section, a glossary and a footer (words in
+:mod:`.report_text`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
 from pathlib import Path
 
 import nbformat
@@ -10,9 +12,7 @@ from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from . import config
-from .evaluation import leaderboard, markdown_table, protocol_gap
-from .provenance import git_commit, package_versions
+from . import config, report_text
 from .storage import atomic_path, read_json
 
 SECTIONS = {
@@ -23,13 +23,31 @@ SECTIONS = {
     "05_prediction": "Prediction",
 }
 CLOSING = ("results", "Results and limitations")
+GLOSSARY_SECTION = ("glossary", "Glossary")
 BACK_TO_TOP = "[↑ back to the top](#top)"
+#: A Markdown heading of the second level (a notebook's sub-section).
+SUB_HEADING = re.compile(r"^## +(.+?)\s*$", re.M)
+#: Comment lines that only the test harness reads (nbval's markers and the note under them).
+HARNESS_COMMENT = re.compile(r"^# (NBVAL_\w+|\(`make test`.*)\n", re.M)
 #: JupyterLab's page without the scripts it fetches from a CDN (require.js, MathJax, Mermaid): the report holds no
-#: widget, formula or diagram, and it is read offline, in class, where those requests fail or wait.
+#: widget, formula or diagram, and it is read offline, in class, where those requests fail or wait. Each figure is
+#: shown with its number, its title as caption and its description as alternative text (``plots.use_style``).
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_png scoped -%}
+{%- set number = output.metadata.get('figure_number') -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<figure style="margin: 0">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ ((output | get_metadata('alt', 'image/png')) or ('Figure %s' % number)) | escape_html }}">
+<figcaption style="font-size: 15px; margin: 0.3em 0 1em">
+<strong>Figure {{ number }}.</strong> {{ ((output | get_metadata('title', 'image/png')) or '') | escape_html }}
+</figcaption>
+</figure>
+</div>
+{%- endblock data_png -%}
 """
 
 
@@ -42,100 +60,56 @@ class DropStderr(Preprocessor):
         return cell, resources
 
 
-def _gender_emotion_figures(mean: dict) -> str:
-    """Gender and emotion accuracy as a phrase (", gender 0.980, emotion 0.610") when labels carry gender."""
-    if "gender_accuracy" not in mean:
-        return ""
-    return f", gender {mean['gender_accuracy']:.3f}, emotion {mean['emotion_accuracy']:.3f}"
+class ForReaders(Preprocessor):
+    """What a reader needs of each code cell: no test-harness comments, and every figure numbered through the
+    report (the number its caption and the text cite)."""
+
+    def preprocess(self, nb, resources):
+        figures = 0
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            cell.source = HARNESS_COMMENT.sub("", cell.source)
+            for output in cell.outputs:
+                if "image/png" in output.get("data", {}):
+                    figures += 1
+                    output.metadata["figure_number"] = figures
+        return nb, resources
 
 
-def title_page(metrics: dict, *, dataset_name: str) -> str:
-    """Markdown of the title page: headline metrics, corpus, protocol, date, commit, versions, contents."""
-    headline, dataset = metrics["headline"], metrics["dataset"]
-    warning = ("\n> **Synthetic corpus.** These figures come from speech synthesised offline in RAVDESS's design. "
-               "They show that the pipeline works, not how well emotion is recognised in real voices.\n"
-               if dataset["synthetic"] else "")
-    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
-    entries = [*SECTIONS.items(), CLOSING]
-    contents = "\n".join(f"{i}. [{title}](#{name})" for i, (name, title) in enumerate(entries, start=1))
-    mean, scheme = headline["mean"], metrics["scheme"]
-    return f"""<a id="top"></a>
+def anchor_sub_sections(cells: list, section: str) -> list[tuple[str, str]]:
+    """Give each sub-section heading of one notebook's markdown cells an anchor; return (anchor, title) pairs."""
+    found = []
 
-# Speech emotion recognition: who speaks, and how do they feel?
-{warning}
-**Corpus:** {dataset['label']}  
-**Headline** (the best model under the speaker-independent protocol, {headline['model']}: mean ± std over
-{headline['n_folds']} folds, each tested on actors never heard in training):
-UAR **{mean['uar']:.3f} ± {headline['std']['uar']:.3f}** on {len(scheme['classes'])} classes
-(chance {scheme['chance']:.3f}){_gender_emotion_figures(mean)}.
+    def anchored(match):
+        anchor = f"{section}-{len(found) + 1}"
+        found.append((anchor, match.group(1)))
+        return f'<a id="{anchor}"></a>\n\n{match.group(0)}'
 
-{markdown_table(leaderboard(metrics["runs"]))}
-
-*speaker* = leave-actors-out folds (no actor in both train and test); *speaker-norm* = the same folds with
-features normalised per speaker over that speaker's unlabelled clips (needs several clips of a new voice, so
-never the headline); *random* = the seed's per-clip split (same speakers in train and test, which overstates
-accuracy).
-
-**Generated** {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · dataset `{dataset_name}` · git commit `{git_commit()}`  
-**Versions:** {versions}
-
-## Contents
-{contents}
-"""
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            cell.source = SUB_HEADING.sub(anchored, cell.source)
+    return found
 
 
-def results_and_limitations(metrics: dict) -> str:
-    """Markdown of the closing section, every figure and direction read from ``metrics.json``."""
-    headline, dataset, scheme = metrics["headline"], metrics["dataset"], metrics["scheme"]
-    mean, std = headline["mean"], headline["std"]
-    strict = sorted((s for s in metrics["runs"] if s["protocol"] == "speaker"), key=lambda s: -s["mean"]["uar"])
-    ranking = " > ".join(f"{s['model']} {s['mean']['uar']:.3f}" for s in strict)
-    spread = 100 * max(s["std"]["uar"] for s in strict)
-    lead = (f"It leads the next model, {strict[1]['model']}, by {100 * (mean['uar'] - strict[1]['mean']['uar']):.1f} "
-            f"points; differences smaller than the spread over folds (up to ±{spread:.1f} points here) are not "
-            "reliable." if len(strict) > 1 else "")
-    calibration = headline.get("calibration")
-    calibrated = (f"\n\n**Calibration.** Its probabilities are off by {calibration['ece']:.3f} on average (expected "
-                  f"calibration error over all test folds; {calibration['ece_uncalibrated']:.3f} before temperature "
-                  f"scaling on validation actors): {_reading(calibration['ece'])}" if calibration else "")
-    return f"""<a id="{CLOSING[0]}"></a>
-
----
-
-# {CLOSING[1]}
-
-**What worked.** {headline['model']} recognised the {len(scheme['classes'])} classes at UAR **{mean['uar']:.3f} ±
-{std['uar']:.3f}** over {headline['n_folds']} folds of speakers it never heard (chance
-{scheme['chance']:.3f}){_gender_emotion_figures(mean)}.
-
-**Which models beat which** (speaker-independent, mean UAR): {ranking}. {lead}
-
-**The protocol gap.** {protocol_gap(metrics['runs'], headline['model'])}{calibrated}
-
-**How far to trust these figures.** {_limits(dataset, headline)}
-
-{BACK_TO_TOP}
-"""
+def contents(entries: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    """Markdown of the contents: each section with its sub-sections."""
+    lines = ["## Contents", ""]
+    for number, (anchor, title, subs) in enumerate(entries, start=1):
+        lines.append(f"{number}. [{title}](#{anchor})")
+        lines += [f"    - [{sub_title}](#{sub_anchor})" for sub_anchor, sub_title in subs]
+    return "\n".join(lines)
 
 
-def _reading(ece: float) -> str:
-    """How to read probabilities with this expected calibration error."""
-    if ece <= 0.05:
-        return "the radar chart's values can be read as probabilities."
-    return "read the radar chart's values as scores that rank the classes, not as probabilities."
-
-
-def _limits(dataset: dict, headline: dict) -> str:
-    """What the figures cannot show, for the corpus they come from."""
-    if dataset["synthetic"]:
-        return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo and "
-                "pitch. The figures show that every stage runs and what each stage does; they say nothing about "
-                "recognising emotion in people. `make report RAVDESS_DIR=...` produces the real figures.")
-    actors = f"{dataset['n_actors']} actors" if "n_actors" in dataset else "its actors"
-    return (f"RAVDESS is acted emotion: {actors} (of RAVDESS's 24) reading two fixed sentences in North-American "
-            "English in a studio. Spontaneous speech, other languages and accents, noisy rooms and phone microphones "
-            f"are outside it, and {headline['n_folds']} folds of a few speakers each make the spread over folds as "
-            "large as some differences between models.")
+def number_for_readers(cells: list) -> list:
+    """Number the code cells 1, 2, ... as a reader counts the ones shown (papermill's parameters cell is hidden,
+    and a cell numbered 2 first would send the reader looking for the first)."""
+    for number, cell in enumerate((c for c in cells if c.cell_type == "code"), start=1):
+        cell.execution_count = number
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = number
+    return cells
 
 
 def report_cells(cells: list, *, presentation: bool) -> list:
@@ -152,21 +126,27 @@ def report_cells(cells: list, *, presentation: bool) -> list:
 
 def merge_notebooks(notebook_dir: str | Path, metrics: dict, *, dataset_name: str,
                     presentation: bool = False) -> nbformat.NotebookNode:
-    """One notebook: the title page, then each executed notebook under an anchored section heading, then the
-    closing section (see :func:`report_cells` for what each notebook contributes)."""
+    """One notebook: the first page and contents, then each executed notebook under an anchored section heading
+    (see :func:`report_cells` for what each contributes), the closing section, the glossary and the footer."""
     notebook_dir = Path(notebook_dir)
-    merged = nbformat.v4.new_notebook()
-    merged.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                       "language_info": {"name": "python"}}
-    merged.cells.append(nbformat.v4.new_markdown_cell(title_page(metrics, dataset_name=dataset_name)))
+    sections, entries = [], []
     for name, title in SECTIONS.items():
         path = notebook_dir / f"{name}.ipynb"
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing executed notebook; run `make report` to execute it")
-        merged.cells.append(nbformat.v4.new_markdown_cell(f'<a id="{name}"></a>\n\n---'))
-        merged.cells.extend(report_cells(nbformat.read(path, as_version=4).cells, presentation=presentation))
-        merged.cells.append(nbformat.v4.new_markdown_cell(BACK_TO_TOP))
-    merged.cells.append(nbformat.v4.new_markdown_cell(results_and_limitations(metrics)))
+        cells = number_for_readers(report_cells(nbformat.read(path, as_version=4).cells, presentation=presentation))
+        entries.append((name, title, anchor_sub_sections(cells, name)))
+        sections += [nbformat.v4.new_markdown_cell(f'<a id="{name}"></a>\n\n---'), *cells,
+                     nbformat.v4.new_markdown_cell(BACK_TO_TOP)]
+    entries += [(*CLOSING, []), (*GLOSSARY_SECTION, [])]
+    closing = f'<a id="{CLOSING[0]}"></a>\n\n---\n\n' + report_text.results_and_limitations(metrics, heading=CLOSING[1])
+    merged = nbformat.v4.new_notebook()
+    merged.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                       "language_info": {"name": "python"}}
+    merged.cells = [nbformat.v4.new_markdown_cell(report_text.title_page(metrics) + "\n" + contents(entries)),
+                    *sections,
+                    *(nbformat.v4.new_markdown_cell(text) for text in (
+                        closing, report_text.glossary(), BACK_TO_TOP, report_text.about(dataset_name)))]
     for number, cell in enumerate(merged.cells):
         cell["id"] = f"cell-{number}"
     return redact_paths(merged, metrics["dataset"].get("path"))
@@ -205,6 +185,7 @@ def build_report(notebook_dir: str | Path, *, dataset_name: str, hide_code: bool
                             extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
                             exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
     exporter.register_preprocessor(DropStderr, enabled=True)
+    exporter.register_preprocessor(ForReaders, enabled=True)
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": "Speech emotion recognition report"}})
     output = Path(output or notebook_dir / ("report-presentation.html" if hide_code else "report.html"))
     with atomic_path(output) as tmp:

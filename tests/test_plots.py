@@ -51,6 +51,32 @@ def test_every_figure_has_a_title_and_names_its_corpus(name):
     plt.close(figure)
 
 
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_is_described_from_what_it_shows(name):
+    figure = FIGURES[name]()
+    title, description = plots.figure_title(figure), plots.describe_figure(figure)
+    assert title != "Figure" and description.startswith(title) and description.endswith("CORPUS")
+    assert "axis" in description or name == "radar"  # the radar's axes are its emotions, named in the legend
+    plt.close(figure)
+
+
+def test_in_a_notebook_each_figure_carries_its_title_and_description_to_the_report():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        with plt.rc_context():
+            plots.use_style()
+            figure = plots.confusion(TARGETS, PROBABILITIES, LABELS, "confusion of ten classes", "CORPUS")
+            data, metadata = shell.display_formatter.format(figure)
+    finally:
+        InteractiveShell.clear_instance()
+        plt.close("all")
+    assert data["image/png"] and metadata["image/png"]["title"] == "confusion of ten classes"
+    assert metadata["image/png"]["alt"] == plots.describe_figure(figure)
+    assert "Horizontal axis: predicted" in metadata["image/png"]["alt"]
+
+
 def test_a_class_has_one_colour_in_every_figure_light_for_female_dark_for_male():
     female, male = np.array(plots.class_colour("female_sad")), np.array(plots.class_colour("male_sad"))
     assert female.sum() > male.sum()  # lighter

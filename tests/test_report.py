@@ -1,12 +1,17 @@
 """The HTML report: title page with headline metrics, all five sections, code hidden on request."""
 
 import json
+import re
 
 import nbformat
 import pytest
 
-from ser_utils import config, report
+from ser_utils import config, report, report_text
 from ser_utils.storage import atomic_path
+
+
+#: A 1 x 1 PNG image (base64).
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
 @pytest.fixture
@@ -20,7 +25,11 @@ def executed(tmp_path):
         default = nbformat.v4.new_code_cell("DATASET = 'default value'", metadata={"tags": ["parameters"]})
         injected = nbformat.v4.new_code_cell("DATASET = 'injected value'", metadata={"tags": ["injected-parameters"]})
         plumbing = nbformat.v4.new_markdown_cell("## Save the files", metadata={"tags": ["plumbing"]})
-        book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}"), default, injected, code, plumbing]
+        figure = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# (`make test` compares this output)\nplots.counts(table)")
+        figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG}, metadata={
+            "image/png": {"title": f"Clips per class in {name}", "alt": f"Bars of clips per class in {name}."}})]
+        book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}\n\n## Part one of {name}"), default, injected,
+                      code, figure, plumbing]
         nbformat.write(book, tmp_path / f"{name}.ipynb")
     mean = {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
             "emotion_accuracy": 0.55}
@@ -29,7 +38,9 @@ def executed(tmp_path):
     metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)",
                            "path": str(tmp_path / "corpus")},
                "scheme": config.label_scheme("gender_emotion5"), "headline": run,
-               "runs": [run, run | {"protocol": "random", "mean": mean | {"uar": 0.8}}]}
+               "runs": [run, run | {"protocol": "random", "mean": mean | {"uar": 0.8}},
+                        run | {"model": "seed_cnn", "mean": mean | {"uar": 0.25}},
+                        run | {"model": "compare_lr", "mean": mean | {"uar": 0.45}}]}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     return tmp_path
 
@@ -39,9 +50,7 @@ def test_report_has_title_page_every_section_and_no_stderr(executed):
     for name in report.SECTIONS:
         assert f'id="{name}"' in html and f"output of {name}" in html
     assert "Synthetic corpus" in html and "SYNTHETIC corpus (test)" in html
-    assert "0.500" in html and "git commit" in html and "librosa" in html
-    assert "0.500 ± 0.040</strong> on 10 classes (chance 0.100)" in html and "gender 0.990" in html
-    assert "<td>speaker</td>" in html and "<td>random</td>" in html  # the leaderboard, every run
+    assert "git commit" in html and "librosa" in html
     assert "progress bar noise" not in html
     assert "<div class=\"highlight hl-" in html  # code shown
 
@@ -53,7 +62,8 @@ def test_title_page_follows_the_label_scheme(executed):
         del run["mean"]["gender_accuracy"], run["mean"]["emotion_accuracy"]
     (executed / "metrics.json").write_text(json.dumps(metrics))
     html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
-    assert "on 5 classes (chance 0.200)" in html and "gender 0." not in html
+    assert "which emotion the speaker acts (angry, calm, fearful, happy or sad): 5 possible answers" in html
+    assert "guessing would get 20 %" in html and "tells a woman from a man" not in html and "gender 0." not in html
 
 
 def test_presentation_version_hides_code(executed):
@@ -115,3 +125,60 @@ def test_the_rendered_report_needs_no_renderer_names_no_local_path_and_stays_sma
         scripts = " ".join(re.findall(r"<script[^>]*>.*?</script>", html, flags=re.S))
         assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html) and "://" not in scripts, \
             "the page fetches code or styles from the network, which a class offline cannot reach"
+
+
+def test_the_first_page_says_the_task_the_data_the_test_and_the_headline_beside_chance(executed):
+    html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
+    first_page = html[:html.index('id="01_data_labelling"')]
+    assert "says who speaks, a woman or a man, and which emotion they act (angry, calm, fearful, happy or sad): " \
+           "10 possible answers" in first_page
+    assert "voices the model never heard" in first_page and "SYNTHETIC corpus (test)" in first_page
+    assert ("<strong>cnn</strong>, gets <strong>50 %</strong> of the answers right (UAR 0.500 ± 0.040 over 6 folds) on "
+            "voices it never heard, where guessing would get 10 %. It tells a woman from a man in 99.0 % of clips "
+            "and names the emotion in 55 %") in first_page
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*</tr>", first_page)
+    assert [(model, uar) for _, model, uar in rows] == [
+        ("cnn", "<strong>0.500 ± 0.040</strong>"), ("compare_lr", "0.450 ± 0.040"), ("seed_cnn", "0.250 ± 0.040"),
+        ("cnn", "0.800 ± 0.040"), ("–", "0.100")]
+    assert rows[1][0] == "The runner-up" and "seed project" in rows[2][0] and "random split" in rows[3][0]
+    assert "librosa" not in first_page and "git commit" not in first_page  # versions are in the footer
+
+
+def test_the_contents_list_every_section_and_sub_section_and_the_glossary_defines_the_terms(executed):
+    html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
+    for name in report.SECTIONS:
+        assert f'<a href="#{name}-1">Part one of {name}</a>' in html and f'id="{name}-1"' in html
+    assert '<a href="#glossary">' in html and 'id="glossary"' in html
+    glossary = html[html.index('id="glossary"'):]
+    for term, _ in report_text.GLOSSARY:
+        assert f"<strong>{term.split(' (')[0]}" in glossary
+    assert html.index('id="glossary"') < html.index("git commit")  # the footer closes the report
+
+
+def test_every_figure_is_numbered_with_its_title_and_described(executed):
+    for hide_code in (False, True):
+        html = " ".join(report.build_report(executed, dataset_name="synthetic", hide_code=hide_code).read_text().split())
+        assert "No description has been provided" not in html
+        for number, name in enumerate(report.SECTIONS, start=1):
+            assert f'alt="Bars of clips per class in {name}."' in html
+            assert f"<strong>Figure {number}.</strong> Clips per class in {name}" in html
+
+
+def test_the_reader_sees_no_harness_comment_and_cells_numbered_from_one(executed):
+    html = report.build_report(executed, dataset_name="synthetic").read_text()
+    assert "NBVAL" not in html and "make test" not in html
+    prompts = re.findall(r"In\s\[(\d+)\]:", html)
+    assert prompts[:2] == ["1", "2"] and prompts.count("1") == len(report.SECTIONS)
+
+
+def test_the_first_page_figures_are_those_of_the_metrics_file(executed):
+    """Text written from the data cannot contradict it: every number on the first page is one of metrics.json's."""
+    metrics = json.loads((executed / "metrics.json").read_text())
+    page = report_text.title_page(metrics)
+    recorded = {f"{value:.3f}" for run in metrics["runs"] for part in ("mean", "std") for value in run[part].values()}
+    recorded |= {f"{metrics['scheme']['chance']:.3f}", str(metrics["headline"]["n_folds"]),
+                 str(len(metrics["scheme"]["classes"]))}
+    recorded |= {report_text.percent(v).split()[0] for v in [*metrics["headline"]["mean"].values(), 0.1]}
+    recorded |= {f"{100 * metrics['headline']['mean']['gender_accuracy']:.1f}"}
+    numbers = re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", page.replace("RAVDESS's", ""))
+    assert numbers and set(numbers) <= recorded, set(numbers) - recorded

@@ -15,11 +15,54 @@ FIGURE_DPI = 90
 
 
 def use_style() -> None:
-    """Give every later figure the report's look (seaborn's white grid, 90 dpi). The notebooks call it once;
-    importing this module changes no global state, so a program that draws one chart (``ser predict --radar``)
-    keeps its own settings."""
+    """Give every later figure the report's look (seaborn's white grid, 90 dpi) and, in a notebook, a description
+    (:func:`describe_figure`) that the report turns into its numbered caption and alternative text. The notebooks
+    call it once; importing this module changes no global state, so a program that draws one chart
+    (``ser predict --radar``) keeps its own settings."""
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams["figure.dpi"] = FIGURE_DPI
+    shell = _ipython_shell()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(plt.Figure, described_png)
+
+
+def _ipython_shell():
+    """The running IPython shell, or None outside one (IPython itself is then not imported)."""
+    import sys
+
+    return sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+
+
+def figure_title(fig: plt.Figure) -> str:
+    """The figure's title: its suptitle, else its visible axes' titles joined."""
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        return fig._suptitle.get_text()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    return "; ".join(dict.fromkeys(titles)) or "Figure"
+
+
+def describe_figure(fig: plt.Figure) -> str:
+    """Alternative text for ``fig``, read from what it shows: its title, each distinct pair of axis labels, its
+    legend entries and its footer (corpus and protocol)."""
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    pairs = dict.fromkeys((ax.get_xlabel(), ax.get_ylabel()) for ax in axes if ax.get_xlabel() or ax.get_ylabel())
+    parts = [figure_title(fig) + "."]
+    for x, y in pairs:
+        axes_text = "; ".join(f"{side} axis: {label}" for side, label in (("horizontal", x), ("vertical", y)) if label)
+        parts.append(axes_text[0].upper() + axes_text[1:] + ".")
+    legend = [text.get_text() for ax in axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    if legend:
+        parts.append("Legend: " + ", ".join(dict.fromkeys(legend)) + ".")
+    parts += [text.get_text() for text in fig.texts if text.get_text()]
+    return " ".join(parts)
+
+
+def described_png(fig: plt.Figure):
+    """IPython's PNG formatter for a figure, with its title and description in the output's metadata."""
+    from IPython.core.pylabtools import print_figure
+
+    return (print_figure(fig, fmt="png", base64=True, bbox_inches="tight"),
+            {"title": figure_title(fig), "alt": describe_figure(fig)})
 
 
 #: One hue per emotion, the same in every figure and label scheme.

@@ -1,0 +1,218 @@
+"""The report's own words: its first page, glossary, closing section and footer, every figure read from
+``metrics.json`` so that no sentence can contradict the results it introduces."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .evaluation import find_run, protocol_gap, protocol_pair
+from .provenance import git_commit, package_versions
+
+#: Models that combine others: the overview's "best single model" is the best of the rest.
+COMBINED_MODELS = ("ensemble",)
+#: What each well-known model is, in a student's words (the overview table's first column).
+MODEL_ROLES = {"cnn": "The convolutional network (reads spectrograms)",
+               "seed_cnn": "The seed project's network (the starting point)"}
+
+#: Terms the report uses, defined once (the glossary at the end; the first page links to it).
+GLOSSARY = (
+    ("UAR (unweighted average recall)", "The share of clips recognised correctly, computed per class and then "
+     "averaged, so every class counts the same. With balanced classes it equals accuracy. Guessing scores 1 divided "
+     "by the number of classes (*chance*)."),
+    ("Fold", "One round of the test: some actors are set aside, the models learn from the others and are scored on "
+     "the set-aside actors. Every actor is set aside once; results are the mean ± standard deviation over folds."),
+    ("Speaker-independent (*speaker* protocol)", "No actor is in both the training and the test data: the score "
+     "says how well the model does on a voice it has never heard. The figure to trust."),
+    ("Random split (*random* protocol)", "The seed project's test: clips are shuffled into training and test sets, "
+     "so the test actors were also heard in training. It measures something easier and overstates accuracy."),
+    ("Speaker-norm (*speaker-norm* protocol)", "The speaker folds, but each voice's features are first rescaled "
+     "using all of that voice's clips (not their labels). It needs several clips of a new voice, so it is never "
+     "the headline."),
+    ("Gender accuracy, emotion accuracy", "The share of clips whose gender (emotion) is right, whatever the other "
+     "half of the answer says."),
+    ("MFCC", "Mel-frequency cepstral coefficients: a dozen or so numbers per 20-90 ms of sound that describe the shape "
+     "of its spectrum (notebook 02 computes them step by step)."),
+    ("Log-mel spectrogram", "A picture of the sound: time left to right, pitch-like frequency bottom to top (on the "
+     "ear's mel scale), brightness the loudness in decibels."),
+    ("eGeMAPS, ComParE", "Two standard sets of voice measurements (pitch, loudness, voice quality, spectrum: 88 and "
+     "6 373 numbers per clip) computed by the openSMILE toolkit."),
+    ("SVM, LR", "Two classic classifiers: a support vector machine, and logistic regression (`_lr` models)."),
+    ("CNN", "A convolutional neural network: it learns its own features from the log-mel spectrogram."),
+    ("Factorised (`_factorised` models)", "One model decides the gender, another the emotion; the answer multiplies "
+     "their probabilities."),
+    ("Ensemble", "The average of several models' probabilities."),
+    ("The seed", "The project this report started from: a small network scored on a random split. Its model is "
+     "kept as a baseline (`seed_cnn`)."),
+    ("Calibration, ECE", "A model is calibrated when, of the answers it gives with 70 % confidence, about 70 % are "
+     "right. The expected calibration error (ECE) is the average gap between confidence and accuracy."),
+    ("Corrupted copies", "Training clips with noise, a room's echo or a phone line added, so the models meet what "
+     "real recordings sound like."),
+    ("Delivered model, first fold's model", "The delivered model learnt from every actor once the folds had measured "
+     "the method; it answers new recordings. The first fold's model never heard that fold's test actors, so it can "
+     "be shown on them honestly."),
+    ("Synthetic corpus", "Speech made by a speech synthesiser (eSpeak NG) in RAVDESS's layout, so the project runs "
+     "without downloading anything. It proves the pipeline works; it says nothing about real voices."),
+)
+
+
+def percent(value: float) -> str:
+    """A share as a whole percentage (0.6823 -> "68 %")."""
+    return f"{100 * value:.0f} %"
+
+
+def _classes_phrase(scheme: dict) -> str:
+    """What the classes are, in words."""
+    emotions = scheme.get("emotions") or [label.split("_")[-1] for label in scheme["classes"]]
+    listed = ", ".join(emotions[:-1]) + f" or {emotions[-1]}" if len(emotions) > 1 else emotions[0]
+    if scheme["has_gender"] and len(scheme["classes"]) > 2:
+        return (f"who speaks, a woman or a man, and which emotion they act ({listed}): "
+                f"{len(scheme['classes'])} possible answers")
+    if scheme["has_gender"]:
+        return "whether a woman or a man speaks"
+    return f"which emotion the speaker acts ({listed}): {len(scheme['classes'])} possible answers"
+
+
+def overview_rows(metrics: dict) -> list[tuple[str, str, str]]:
+    """(what it is, model, UAR) for the first page's short table: the headline, the best single model, the CNN, the
+    seed's baseline, a random-split contrast and chance, each where it was run."""
+    runs, headline = metrics["runs"], metrics["headline"]
+    strict = sorted((s for s in runs if s["protocol"] == "speaker"), key=lambda s: -s["mean"]["uar"])
+    shown = {headline["model"]}
+    rows = [("**Headline**: the best model on voices it never heard", headline["model"], _uar(headline, bold=True))]
+    singles = [s for s in strict if s["model"] not in COMBINED_MODELS and s["model"] not in shown]
+    if singles:
+        role = "The best single model" if headline["model"] in COMBINED_MODELS else "The runner-up"
+        rows.append((role, singles[0]["model"], _uar(singles[0])))
+        shown.add(singles[0]["model"])
+    for model, role in MODEL_ROLES.items():
+        summary = find_run(runs, model, "speaker")
+        if summary is not None and model not in shown:
+            rows.append((role, model, _uar(summary)))
+    pair = protocol_pair(runs, headline["model"])
+    if pair is not None:
+        rows.append(("The same model when the test voices **were** heard in training (random split: too easy)",
+                     pair[1]["model"], _uar(pair[1])))
+    rows.append(("Guessing (chance)", "–", f"{metrics['scheme']['chance']:.3f}"))
+    return rows
+
+
+def _uar(summary: dict, *, bold: bool = False) -> str:
+    """"0.683 ± 0.052" (bold when asked)."""
+    text = f"{summary['mean']['uar']:.3f} ± {summary['std']['uar']:.3f}"
+    return f"**{text}**" if bold else text
+
+
+def _headline_sentence(metrics: dict) -> str:
+    """The headline beside chance, in words and figures."""
+    headline, scheme = metrics["headline"], metrics["scheme"]
+    mean, std = headline["mean"], headline["std"]
+    sentence = (f"The best model, **{headline['model']}**, gets **{percent(mean['uar'])}** of the answers right "
+                f"(UAR {mean['uar']:.3f} ± {std['uar']:.3f} over {headline['n_folds']} folds) on voices it never "
+                f"heard, where guessing would get {percent(scheme['chance'])}.")
+    if "gender_accuracy" in mean and len(scheme["classes"]) > 2:
+        sentence += (f" It tells a woman from a man in {100 * mean['gender_accuracy']:.1f} % of clips and names "
+                     f"the emotion in {percent(mean['emotion_accuracy'])}.")
+    return sentence
+
+
+def title_page(metrics: dict) -> str:
+    """Markdown of the first page: the task, the data and the test in plain sentences, the headline beside chance,
+    a short table, and the contents (``contents`` is filled in by the report)."""
+    dataset, scheme = metrics["dataset"], metrics["scheme"]
+    warning = ("\n> **Synthetic corpus.** These figures come from speech synthesised offline in RAVDESS's design. "
+               "They show that the pipeline works, not how well emotion is recognised in real voices.\n"
+               if dataset["synthetic"] else "")
+    table = "\n".join(f"| {role} | {model} | {uar} |" for role, model, uar in overview_rows(metrics))
+    return f"""<a id="top"></a>
+
+# Speech emotion recognition: who speaks, and how do they feel?
+{warning}
+**The task.** A computer listens to a short recorded sentence and says {_classes_phrase(scheme)}.
+**The data.** {dataset['label']}: actors saying two fixed sentences in each emotion.
+**The test.** Every score on this page comes from voices the model never heard: the actors are split into groups,
+the models learn from some groups and are tested on the others, in turn (each round is a *fold*).
+
+{_headline_sentence(metrics)}
+
+| | model | UAR on new voices (mean ± std over folds) |
+|---|---|---|
+{table}
+
+Every model and protocol is in the leaderboard of the [evaluation](#04_evaluation); words in *italics* are
+explained in the [glossary](#glossary).
+"""
+
+
+def glossary() -> str:
+    """Markdown of the glossary section."""
+    entries = "\n".join(f"| **{term}** | {definition} |" for term, definition in GLOSSARY)
+    return f"""<a id="glossary"></a>
+
+## Glossary
+
+| term | meaning |
+|---|---|
+{entries}
+"""
+
+
+def results_and_limitations(metrics: dict, *, heading: str) -> str:
+    """Markdown of the closing section, every figure and direction read from ``metrics.json``."""
+    headline, dataset, scheme = metrics["headline"], metrics["dataset"], metrics["scheme"]
+    mean, std = headline["mean"], headline["std"]
+    strict = sorted((s for s in metrics["runs"] if s["protocol"] == "speaker"), key=lambda s: -s["mean"]["uar"])
+    ranking = " > ".join(f"{s['model']} {s['mean']['uar']:.3f}" for s in strict)
+    spread = 100 * max(s["std"]["uar"] for s in strict)
+    lead = (f"It leads the next model, {strict[1]['model']}, by {100 * (mean['uar'] - strict[1]['mean']['uar']):.1f} "
+            f"points; differences smaller than the spread over folds (up to ±{spread:.1f} points here) are not "
+            "reliable." if len(strict) > 1 else "")
+    calibration = headline.get("calibration")
+    calibrated = (f"\n\n**Calibration.** Its probabilities are off by {calibration['ece']:.3f} on average (expected "
+                  f"calibration error over all test folds; {calibration['ece_uncalibrated']:.3f} before temperature "
+                  f"scaling on validation actors): {reading(calibration['ece'])}" if calibration else "")
+    return f"""# {heading}
+
+**What worked.** {headline['model']} recognised the {len(scheme['classes'])} classes at UAR **{mean['uar']:.3f} ±
+{std['uar']:.3f}** over {headline['n_folds']} folds of speakers it never heard (chance
+{scheme['chance']:.3f}){_gender_emotion_figures(mean)}.
+
+**Which models beat which** (speaker-independent, mean UAR): {ranking}. {lead}
+
+**The protocol gap.** {protocol_gap(metrics['runs'], headline['model'])}{calibrated}
+
+**How far to trust these figures.** {_limits(dataset, headline)}
+"""
+
+
+def _gender_emotion_figures(mean: dict) -> str:
+    """Gender and emotion accuracy as a phrase (", gender 0.980, emotion 0.610") when labels carry gender."""
+    if "gender_accuracy" not in mean:
+        return ""
+    return f", gender {mean['gender_accuracy']:.3f}, emotion {mean['emotion_accuracy']:.3f}"
+
+
+def reading(ece: float) -> str:
+    """How to read probabilities with this expected calibration error."""
+    if ece <= 0.05:
+        return "the radar chart's values can be read as probabilities."
+    return "read the radar chart's values as scores that rank the classes, not as probabilities."
+
+
+def _limits(dataset: dict, headline: dict) -> str:
+    """What the figures cannot show, for the corpus they come from."""
+    if dataset["synthetic"]:
+        return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo and "
+                "pitch. The figures show that every stage runs and what each stage does; they say nothing about "
+                "recognising emotion in people. The same report on real RAVDESS is one parameter away (README).")
+    actors = f"{dataset['n_actors']} actors" if "n_actors" in dataset else "its actors"
+    return (f"RAVDESS is acted emotion: {actors} (of RAVDESS's 24) reading two fixed sentences in North-American "
+            "English in a studio. Spontaneous speech, other languages and accents, noisy rooms and phone microphones "
+            f"are outside it, and {headline['n_folds']} folds of a few speakers each make the spread over folds as "
+            "large as some differences between models.")
+
+
+def about(dataset_name: str) -> str:
+    """Markdown of the footer: when, from which commit and with which package versions the report was made."""
+    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
+    return (f"<small>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · dataset `{dataset_name}` · git "
+            f"commit `{git_commit()}` · versions: {versions}</small>")
