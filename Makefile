@@ -1,5 +1,6 @@
 # Speech emotion recognition report. Every target installs what it needs.
 #   make report   run notebooks 01-05 and write reports/<dataset>/report.html
+#   make slides   the same results as a reveal.js deck for a projector (reports/<dataset>/slides/)
 #   make test     unit tests and nbval over the notebooks, in one pytest run on both cores
 # Report parameters: DATASET=synthetic|ravdess RAVDESS_DIR=path SCHEME=gender_emotion5|emotion5|gender|gender_emotion8
 #                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
@@ -46,7 +47,7 @@ export MPLBACKEND := Agg
 # DeprecationWarnings are for library authors; tqdm's IProgress notice is about widgets the report does not use
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore:IProgress not found
 
-.PHONY: help venv data report test test-unit test-notebooks accuracy bench lab clean clean-all FORCE
+.PHONY: help venv data report slides test test-unit test-notebooks accuracy bench lab clean clean-all FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -124,6 +125,12 @@ $(REPORT_DIR)/report.html: $(NOTEBOOKS_RUN)
 
 report: $(REPORT_DIR)/report.html ## run the notebooks and write reports/<dataset>/report.html (+ a code-hidden version)
 	@echo ">> open $(REPORT_DIR)/report.html (presentation: $(REPORT_DIR)/report-presentation.html)"
+
+$(REPORT_DIR)/slides/slides.html: $(NOTEBOOKS_RUN)
+	$(PY) -m ser_utils.cli slides --dataset $(DATASET)
+
+slides: $(REPORT_DIR)/slides/slides.html ## a reveal.js deck of the report for a projector, offline (runs the notebooks if needed)
+	@echo ">> open $(REPORT_DIR)/slides/slides.html (arrow keys move, F: full screen, Esc: overview)"
 
 # `make test` runs the unit tests and nbval over every notebook in one pytest run on both cores (pytest-xdist: each
 # test module on one worker, the notebooks' cells all on one worker and in order, see tests/conftest.py), after numba

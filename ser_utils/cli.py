@@ -1,8 +1,9 @@
-"""The ``ser`` command: build the corpus, predict files, assemble the report.
+"""The ``ser`` command: build the corpus, predict files, assemble the report and the slides.
 
     ser data [--out DIR] [--seed N] [--actors N]
     ser predict FILE_OR_DIR... [--model DIR] [--csv FILE|-] [--json [FILE|-]] [--radar PNG|SVG|PDF|JPG] [--force]
     ser report [--dataset NAME]
+    ser slides [--dataset NAME]
 """
 
 from __future__ import annotations
@@ -327,17 +328,35 @@ def _save_radar(result, model, path: Path, *, replace: bool) -> None:
     _tell(f"radar chart written to {path}")
 
 
+def _executed_folder(dataset: str) -> Path | None:
+    """The folder of ``dataset``'s executed notebooks, or None (with a one-line error) before `make report`."""
+    folder = config.REPORTS_DIR / dataset
+    if config.metrics_path(dataset).is_file():
+        return folder
+    ready = sorted(p.parent.name for p in config.REPORTS_DIR.glob(f"*/{config.METRICS_FILE}"))
+    print(f"error: {folder}: no executed notebooks for dataset {dataset!r} (run `make report "
+          f"DATASET={dataset}`); ready: {', '.join(ready) or 'none'}", file=sys.stderr)
+    return None
+
+
 def _report(args) -> int:
     from .report import build_report
 
-    folder = config.REPORTS_DIR / args.dataset
-    if not config.metrics_path(args.dataset).is_file():
-        ready = sorted(p.parent.name for p in config.REPORTS_DIR.glob(f"*/{config.METRICS_FILE}"))
-        print(f"error: {folder}: no executed notebooks for dataset {args.dataset!r} (run `make report "
-              f"DATASET={args.dataset}`); ready: {', '.join(ready) or 'none'}", file=sys.stderr)
+    folder = _executed_folder(args.dataset)
+    if folder is None:
         return EXIT_BAD_INPUT
     for hide_code in (False, True):
         print(f"wrote {build_report(folder, dataset_name=args.dataset, hide_code=hide_code)}")
+    return 0
+
+
+def _slides(args) -> int:
+    from .slides import build_slides
+
+    folder = _executed_folder(args.dataset)
+    if folder is None:
+        return EXIT_BAD_INPUT
+    print(f"wrote {build_slides(folder)}")
     return 0
 
 
@@ -367,6 +386,9 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="assemble the HTML reports from executed notebooks")
     report.add_argument("--dataset", default="synthetic")
     report.set_defaults(run=_report)
+    slides = commands.add_parser("slides", help="write the slide deck (reveal.js, offline) from executed notebooks")
+    slides.add_argument("--dataset", default="synthetic")
+    slides.set_defaults(run=_slides)
     return main_parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,29 @@ def relabel():
 
     return _relabel
 
+
+#: Debian's Chromium, which the browser tests drive (`.ci/run` installs it; elsewhere those tests skip).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def launch_browser():
+    """``launch(*chromium_args)``: a headless Chromium driven by Playwright, closed when the session ends; the test
+    is skipped, saying why, on a machine without Chromium."""
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on this machine (Debian: apt install chromium): the browser tests need one")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = []
+
+        def launch(*chromium_args):
+            launched.append(playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", *chromium_args]))
+            return launched[-1]
+
+        yield launch
+        for chromium in launched:
+            chromium.close()
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: without it (``-p no:xdist``), never called
