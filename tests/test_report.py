@@ -10,41 +10,6 @@ from ser_utils import config, report, report_text
 from ser_utils.storage import atomic_path
 
 
-#: A 1 x 1 PNG image (base64).
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-
-
-@pytest.fixture
-def executed(tmp_path):
-    """Five small executed notebooks and a metrics.json, as `make report` leaves them."""
-    for name in report.SECTIONS:
-        book = nbformat.v4.new_notebook()
-        code = nbformat.v4.new_code_cell("print('hello')")
-        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output of {name} from {tmp_path}/corpus\n"),
-                        nbformat.v4.new_output("stream", name="stderr", text="progress bar noise\n")]
-        default = nbformat.v4.new_code_cell("DATASET = 'default value'", metadata={"tags": ["parameters"]})
-        injected = nbformat.v4.new_code_cell("DATASET = 'injected value'", metadata={"tags": ["injected-parameters"]})
-        plumbing = nbformat.v4.new_markdown_cell("## Save the files", metadata={"tags": ["plumbing"]})
-        figure = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# (`make test` compares this output)\nplots.counts(table)")
-        figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG}, metadata={
-            "image/png": {"title": f"Clips per class in {name}", "alt": f"Bars of clips per class in {name}."}})]
-        book.cells = [nbformat.v4.new_markdown_cell(f"# Section {name}\n\n## Part one of {name}"), default, injected,
-                      code, figure, plumbing]
-        nbformat.write(book, tmp_path / f"{name}.ipynb")
-    mean = {"accuracy": 0.5, "uar": 0.5, "f1_macro": 0.4, "auc_macro": 0.9, "gender_accuracy": 0.99,
-            "emotion_accuracy": 0.55}
-    run = {"model": "cnn", "protocol": "speaker", "n_folds": 6, "train_seconds": 3.0, "mean": mean,
-           "std": {key: 0.04 for key in mean}}
-    metrics = {"dataset": {"name": "synthetic", "synthetic": True, "label": "SYNTHETIC corpus (test)",
-                           "path": str(tmp_path / "corpus")},
-               "scheme": config.label_scheme("gender_emotion5"), "headline": run,
-               "runs": [run, run | {"protocol": "random", "mean": mean | {"uar": 0.8}},
-                        run | {"model": "seed_cnn", "mean": mean | {"uar": 0.25}},
-                        run | {"model": "compare_lr", "mean": mean | {"uar": 0.45}}]}
-    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
-    return tmp_path
-
-
 def test_report_has_title_page_every_section_and_no_stderr(executed):
     html = " ".join(report.build_report(executed, dataset_name="synthetic").read_text().split())
     for name in report.SECTIONS:

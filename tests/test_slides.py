@@ -5,7 +5,6 @@ import re
 import nbformat
 
 from ser_utils import report, slides
-from test_report import executed  # noqa: F401  the same executed notebooks as the report's tests
 
 
 def slide_cells(deck):
@@ -18,7 +17,7 @@ def slide_cells(deck):
     return grouped
 
 
-def test_the_deck_has_one_idea_per_slide(executed):  # noqa: F811
+def test_the_deck_has_one_idea_per_slide(executed):
     deck = slides.deck_notebook(executed, slides.read_json(executed / "metrics.json"))
     grouped = slide_cells(deck)
     texts = ["\n".join(cell.source for cell in group if cell.cell_type == "markdown") for group in grouped]
@@ -35,7 +34,7 @@ def test_the_deck_has_one_idea_per_slide(executed):  # noqa: F811
     assert "output of" not in shown and "Save the files" not in shown  # printed lines and plumbing stay out
 
 
-def test_the_deck_is_written_with_reveal_js_beside_it(executed):  # noqa: F811
+def test_the_deck_is_written_with_reveal_js_beside_it(executed):
     deck = slides.build_slides(executed)
     html = deck.read_text()
     for name in slides.REVEAL_FILES:
@@ -44,7 +43,7 @@ def test_the_deck_is_written_with_reveal_js_beside_it(executed):  # noqa: F811
     assert str(executed) not in html
 
 
-def test_the_deck_works_offline_in_a_browser_with_text_a_room_can_read(executed, launch_browser):  # noqa: F811
+def test_the_deck_works_offline_in_a_browser_with_text_a_room_can_read(executed, launch_browser):
     deck = slides.build_slides(executed)
     expected_slides = len(slide_cells(slides.deck_notebook(executed, slides.read_json(executed / "metrics.json"))))
     page = launch_browser().new_page(viewport={"width": 1280, "height": 720})
