@@ -139,7 +139,7 @@ slides: $(REPORT_DIR)/slides/slides.html ## a reveal.js deck of the report for a
 # clean training: the corrupted copies are tested in tests/), injected by papermill exactly as `make report` injects
 # its own, in a scratch output folder (SER_OUTPUT_DIR) so that it never touches the models and reports of
 # `make report`. The cells marked NBVAL_CHECK_OUTPUT are compared with the outputs committed for these parameters.
-NOTEBOOK_NAMES := 01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction
+NOTEBOOK_NAMES := 01_data_labelling 02_mfcc_exploration 03_training 04_evaluation 05_prediction 06_live
 TEST_PARAMS_01 := -p SYNTHETIC_ACTORS 4 -p DATA_DIR "$$scratch/corpus"
 TEST_PARAMS_03 := -p N_FOLDS 2 -p EPOCHS 2 -p SEED_CNN_EPOCHS 1 -p AUGMENT_COPIES 0
 TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
@@ -176,8 +176,9 @@ accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME
 bench: $(STAMP) ## time `ser predict` cold start, warm latency and feature extraction (BENCH_ARGS="--parts cold")
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
-# Containers often run as root, which Jupyter refuses unless told.
-lab: $(STAMP) ## open JupyterLab on the notebooks
+# Containers often run as root, which Jupyter refuses unless told. Notebook 06 (the explorer and the record button)
+# uses the models of `make report`.
+lab: $(STAMP) ## open JupyterLab on the notebooks (06: explore the corpus, record your voice; after `make report`)
 	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean: ## remove generated reports and models (keeps the corpus and the venv)
