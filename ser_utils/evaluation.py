@@ -244,6 +244,31 @@ def write_metrics(path, summaries: list[dict], *, dataset: dict, scheme: dict, p
     return record
 
 
+def probability_reading(ece: float) -> str:
+    """How to read a model's probabilities, given its expected calibration error."""
+    if ece <= 0.05:
+        return "the radar chart's values can be read as probabilities."
+    return "read the radar chart's values as scores that rank the classes, not as probabilities."
+
+
+def calibration_statement(metrics_path, model: str, protocol: str) -> str:
+    """One sentence on how far ``model``'s probabilities can be trusted, from its ECE in ``metrics.json``."""
+    summary = find_run(read_json(metrics_path)["runs"], model, protocol)
+    calibration = (summary or {}).get("calibration")
+    if calibration is None:
+        return f"{model} ({protocol} protocol): calibration not measured; read its values as scores."
+    return (f"{model}'s probabilities are off by {calibration['ece']:.3f} on average over its test folds (expected "
+            f"calibration error): {probability_reading(calibration['ece'])}")
+
+
+def random_split_note(summaries: list[dict], model: str) -> str:
+    """Why ``model`` has no random-split figure here, and which model the protocol gap used instead (Markdown)."""
+    pair = protocol_pair(summaries, model)
+    instead = (f" The protocol gap above compares **{pair[0]['model']}**, trained under both." if pair else "")
+    return (f"**{model}** was not trained under the random split in this report (the classical models are; the "
+            f"networks and the ensemble only with the `SPLIT=random` parameter).{instead}")
+
+
 def read_headline(metrics_path) -> dict:
     """The headline run's summary recorded in ``metrics.json`` by notebook 04."""
     return read_json(metrics_path)["headline"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .evaluation import find_run, protocol_gap, protocol_pair
+from .evaluation import find_run, probability_reading, protocol_gap, protocol_pair
 from .provenance import git_commit, package_versions
 
 #: Models that combine others: the overview's "best single model" is the best of the rest.
@@ -187,7 +187,7 @@ def results_and_limitations(metrics: dict, *, heading: str) -> str:
     calibration = headline.get("calibration")
     calibrated = (f"\n\n**Calibration.** Its probabilities are off by {calibration['ece']:.3f} on average (expected "
                   f"calibration error over all test folds; {calibration['ece_uncalibrated']:.3f} before temperature "
-                  f"scaling on validation actors): {reading(calibration['ece'])}" if calibration else "")
+                  f"scaling on validation actors): {probability_reading(calibration['ece'])}" if calibration else "")
     return f"""# {heading}
 
 **What worked.** {headline['model']} recognised the {len(scheme['classes'])} classes at UAR **{mean['uar']:.3f} ±
@@ -207,13 +207,6 @@ def _gender_emotion_figures(mean: dict) -> str:
     if "gender_accuracy" not in mean:
         return ""
     return f", gender {mean['gender_accuracy']:.3f}, emotion {mean['emotion_accuracy']:.3f}"
-
-
-def reading(ece: float) -> str:
-    """How to read probabilities with this expected calibration error."""
-    if ece <= 0.05:
-        return "the radar chart's values can be read as probabilities."
-    return "read the radar chart's values as scores that rank the classes, not as probabilities."
 
 
 def limits(dataset: dict, headline: dict) -> str:

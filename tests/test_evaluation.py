@@ -1,5 +1,7 @@
 """Metrics against hand-computed examples, and the seed's gender rule."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,21 @@ def test_headline_is_the_best_strict_run_never_speaker_norm_or_random():
     assert evaluation.headline(summaries, "svm")["mean"]["uar"] == 0.6
     with pytest.raises(ValueError, match="speaker-independent"):
         evaluation.headline(summaries[:2])
+
+
+def test_a_model_without_a_random_split_run_says_so_and_names_the_one_the_gap_compares():
+    summaries = [_summary("svm", "random", 0.9), _summary("svm", "speaker", 0.6), _summary("cnn", "speaker", 0.7)]
+    note = evaluation.random_split_note(summaries, "cnn")
+    assert note.startswith("**cnn** was not trained under the random split") and "compares **svm**" in note
+    assert "compares" not in evaluation.random_split_note(summaries[1:], "cnn")
+
+
+def test_the_calibration_statement_reads_the_ece_of_the_metrics_file(tmp_path):
+    calibrated = _summary("ensemble", "speaker", 0.7) | {"calibration": {"ece": 0.03, "ece_uncalibrated": 0.2}}
+    loose = _summary("svm", "speaker", 0.6) | {"calibration": {"ece": 0.12, "ece_uncalibrated": 0.12}}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"runs": [calibrated, loose, _summary("cnn", "speaker", 0.5)]}))
+    assert evaluation.calibration_statement(path, "ensemble", "speaker").endswith("can be read as probabilities.")
+    assert "off by 0.120" in evaluation.calibration_statement(path, "svm", "speaker")
+    assert "as scores" in evaluation.calibration_statement(path, "svm", "speaker")
+    assert "not measured" in evaluation.calibration_statement(path, "cnn", "speaker")
