@@ -18,7 +18,6 @@ TABLE = pd.DataFrame({"label": pd.Categorical(np.array(LABELS)[TARGETS], categor
 SUMMARY = {"model": "svm", "protocol": "speaker", "mean": {"uar": 0.5}, "std": {"uar": 0.0}}
 
 FIGURES = {
-    "counts": lambda: plots.counts(TABLE, "CORPUS"),
     "distributions": lambda: plots.distributions(TABLE, {"pitch_hz": "pitch (Hz)"}, "CORPUS"),
     "mean_curves": lambda: plots.mean_curves(RNG.normal(size=(200, 30)), TABLE["label"], title="t", xlabel="x",
                                              ylabel="y", caption="CORPUS"),

@@ -9,24 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import config
 from .style import GENDER_COLOURS, IMAGE_DPI, class_colour, class_palette, legend_outside, panel_grid, stamp
-
-
-def counts(table: pd.DataFrame, caption: str) -> plt.Figure:
-    """Clips per class, per gender and per actor."""
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw={"width_ratios": [3, 1, 4]})
-    labels = list(table["label"].cat.categories) if hasattr(table["label"], "cat") else sorted(table["label"].unique())
-    sns.countplot(data=table, y="label", ax=axes[0], hue="label", order=labels, hue_order=labels,
-                  palette=class_palette(labels), dodge=False, legend=False)
-    axes[0].set(title="Clips per class", xlabel="clips", ylabel="class")
-    sns.countplot(data=table, x="gender", ax=axes[1], hue="gender", order=list(config.GENDERS), palette=GENDER_COLOURS,
-                  legend=False)
-    axes[1].set(title="Clips per gender", xlabel="gender", ylabel="clips")
-    sns.countplot(data=table, x="actor", ax=axes[2], hue="gender", palette=GENDER_COLOURS)
-    axes[2].set(title="Clips per actor", xlabel="actor", ylabel="clips")
-    legend_outside(axes[2], title="gender")
-    return stamp(fig, caption)
 
 
 def waveform(samples: np.ndarray, sample_rate: int, title: str, caption: str, *, ax=None) -> plt.Figure:
@@ -93,7 +76,7 @@ def distributions(frame: pd.DataFrame, columns: dict[str, str], caption: str, *,
     """Box plots of each measure (``columns``: name -> axis label with unit) by ``by``, split by ``hue``."""
     fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 4))
     for ax, (column, label) in zip(np.atleast_1d(axes), columns.items()):
-        sns.boxplot(data=frame, x=by, y=column, hue=hue, ax=ax, fliersize=1.5, linewidth=0.8,
+        sns.boxplot(data=frame, x=by, y=column, hue=hue, ax=ax, fliersize=1.5, linewidth=0.8, order=sorted(frame[by].unique()),
                     palette=GENDER_COLOURS if hue == "gender" else None)
         ax.set(title=label.split(" (")[0], xlabel=by, ylabel=label)
         ax.tick_params(axis="x", rotation=45)
@@ -104,16 +87,15 @@ def distributions(frame: pd.DataFrame, columns: dict[str, str], caption: str, *,
 
 
 def mean_curves(features: np.ndarray, labels: pd.Series, *, title: str, xlabel: str, ylabel: str, caption: str) -> plt.Figure:
-    """Mean and a one-standard-deviation band of a 1-D feature vector per class."""
+    """The mean of a 1-D feature vector per label (no spread bands: overlapping bands of many labels hide the
+    means they surround)."""
     fig, ax = plt.subplots(figsize=(12, 4))
     x = np.arange(features.shape[1])
     for label in labels.cat.categories:
         rows = features[(labels == label).to_numpy()]
-        mean, std = rows.mean(axis=0), rows.std(axis=0)
-        ax.plot(x, mean, label=label, linewidth=1, color=class_colour(label))
-        ax.fill_between(x, mean - std, mean + std, alpha=0.08, color=class_colour(label))
+        ax.plot(x, rows.mean(axis=0), label=label, linewidth=1.5, color=class_colour(label))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    legend_outside(ax, title="class (mean ± std)")
+    legend_outside(ax, title=labels.name or "class")
     return stamp(fig, caption)
 
 

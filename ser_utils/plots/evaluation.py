@@ -44,24 +44,36 @@ def roc_curves(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str],
     return stamp(fig, caption)
 
 
-def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, chance: float) -> plt.Figure:
-    """Bar chart of ``metric`` (mean ± std over folds) for each model under each protocol."""
+#: How metrics are named on axes and titles.
+METRIC_NAMES = {"uar": "UAR", "accuracy": "accuracy", "f1_macro": "macro-F1", "gender_accuracy": "gender accuracy",
+                "emotion_accuracy": "emotion accuracy"}
+
+
+def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, chance: float,
+                        headline: str | None = None) -> plt.Figure:
+    """Bar chart of ``metric`` (mean ± std over folds) for each model under each protocol, models from the best to
+    the worst under the speaker protocol, the ``headline`` model's name in bold."""
     frame = pd.DataFrame([{"model": s["model"], "protocol": s["protocol"], "mean": s["mean"][metric],
                            "std": s["std"][metric]} for s in summaries])
-    fig, ax = plt.subplots(figsize=(12, 4.5))
-    models = list(dict.fromkeys(frame["model"]))
+    strict = frame[frame["protocol"] == "speaker"].set_index("model")["mean"]
+    models = sorted(dict.fromkeys(frame["model"]), key=lambda model: -strict.get(model, -1.0))
     protocols = list(dict.fromkeys(frame["protocol"]))
+    name = METRIC_NAMES.get(metric, metric)
+    fig, ax = plt.subplots(figsize=(12, 4.5))
     width = 0.8 / len(protocols)
     for k, protocol in enumerate(protocols):
         part = frame[frame["protocol"] == protocol].set_index("model").reindex(models)
         positions = np.arange(len(models)) + (k - (len(protocols) - 1) / 2) * width
         spread = part["std"].where(part["std"] > 0)  # a single fold has no spread: no error bar
         bars = ax.bar(positions, part["mean"], width, yerr=spread, capsize=3, label=protocol)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2, rotation=90 if len(protocols) > 1 else 0)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2, rotation=90 if len(protocols) > 1 else 0)
     if metric in ("accuracy", "uar"):
         ax.axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:.2f})")
-    ax.set_xticks(np.arange(len(models)), models)
-    ax.set(title=f"{metric} by model and protocol (mean ± std over folds)", xlabel="model", ylabel=metric, ylim=(0, 1.05))
+    ax.set_xticks(np.arange(len(models)), [f"{model} (headline)" if model == headline else model for model in models])
+    for tick, model in zip(ax.get_xticklabels(), models):
+        tick.set_fontweight("bold" if model == headline else "normal")
+    ax.set(title=f"{name} by model and protocol (mean ± std over folds; best on new speakers first)", xlabel="model",
+           ylabel=name, ylim=(0, 1.05))
     ax.tick_params(axis="x", rotation=30)
     legend_outside(ax, title="protocol")
     return stamp(fig, caption)

@@ -6,34 +6,47 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .style import class_colour, legend_outside, panel_grid, stamp
+from .style import GENDER_COLOURS, class_colour, legend_outside, panel_grid, stamp
+
+
+#: Below this probability, the other gender's polygon is not drawn: it would be drawn as large as the answer's,
+#: for a gender the model all but ruled out.
+OTHER_GENDER_SHOWN_FROM = 0.2
+#: Values under this are not printed on the radar (they would pile up at its centre).
+RADAR_LABEL_FROM = 0.05
 
 
 def radar(emotion_probabilities: dict[str, np.ndarray], emotions: list[str], winner: str, title: str,
           caption: str) -> plt.Figure:
-    """Radar chart on a fixed 0-1 scale: each gender's emotion probabilities given that gender (so both stay
-    visible however sure the gender decision is), the decided gender solid with its values printed."""
+    """Radar chart on a fixed 0-1 scale of each gender's emotion probabilities given that gender: the decided
+    gender solid with its values printed, the other dashed, and only when the model gives it a real chance
+    (:data:`OTHER_GENDER_SHOWN_FROM`). Genders in the colours of every other figure."""
     angles = np.linspace(0, 2 * np.pi, len(emotions), endpoint=False)
     closed = np.append(angles, angles[0])
     fig, ax = plt.subplots(figsize=(6.5, 6.5), subplot_kw={"projection": "polar"})
     for gender, values in emotion_probabilities.items():
-        is_winner = gender == winner
-        total = float(values.sum())
+        is_winner, total = gender == winner, float(values.sum())
+        label = f"{gender}: P(gender) = {total:.2f}{' (decision)' if is_winner else ''}"
+        if not is_winner and total < OTHER_GENDER_SHOWN_FROM:
+            ax.plot([], [], linestyle="--", color=GENDER_COLOURS.get(gender, "gray"), label=f"{label}, not drawn")
+            continue
         given = values / total if total > 0 else values
         ring = np.append(given, given[0])
-        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1.2, linestyle="-" if is_winner else "--",
-                label=f"{gender}: P(gender) = {total:.2f}{' (decision)' if is_winner else ''}")
-        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.08)
+        colour = GENDER_COLOURS.get(gender, "gray")
+        ax.plot(closed, ring, linewidth=2.5 if is_winner else 1.2, linestyle="-" if is_winner else "--", color=colour,
+                label=label)
+        ax.fill(closed, ring, alpha=0.25 if is_winner else 0.08, color=colour)
         if is_winner:
             for angle, value in zip(angles, given):
-                ax.annotate(f"{value:.2f}", (angle, value), textcoords="offset points", xytext=(0, 6),
-                            ha="center", fontsize=9, fontweight="bold")
-    ax.set_xticks(angles, emotions)
+                if value >= RADAR_LABEL_FROM:
+                    ax.annotate(f"{value:.2f}", (angle, value), textcoords="offset points", xytext=(0, 6),
+                                ha="center", fontsize=10, fontweight="bold")
+    ax.set_xticks(angles, emotions, fontsize=11)
     ax.set_ylim(0, 1)
-    ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["0.25", "0.5", "0.75", "1"], fontsize=7)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["0.25", "0.5", "0.75", "1"], fontsize=8)
     ax.set_title(title, pad=20)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, title="P(emotion | gender)",
-              title_fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, fontsize=9, title="P(emotion | gender)",
+              title_fontsize=9)
     return stamp(fig, caption)
 
 
@@ -56,14 +69,19 @@ def prediction_chart(result, title: str, caption: str) -> plt.Figure:
 
 
 def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[str], window_s: float,
-                    title: str, caption: str) -> plt.Figure:
-    """Class probabilities of each sliding window, plotted at the window's centre."""
+                    title: str, caption: str, *, segments: list[tuple[float, str]] = ()) -> plt.Figure:
+    """Class probabilities of each sliding window, plotted at the window's centre; ``segments`` ((start in s, what
+    it is)) mark where each joined clip begins."""
     fig, ax = plt.subplots(figsize=(12, 4))
     centres = starts + window_s / 2
     for i, label in enumerate(labels):
         ax.plot(centres, probabilities[:, i], marker="o", markersize=3, linewidth=1, label=label,
                 color=class_colour(label))
-    ax.set(title=title, xlabel="window centre (s)", ylabel="probability", ylim=(0, 1))
+    for start, name in segments:
+        ax.axvline(start, color="dimgray", linestyle="--", linewidth=1)
+        ax.annotate(name, (start, 1.0), xytext=(4, -4), textcoords="offset points", va="top", fontsize=10,
+                    color="dimgray")
+    ax.set(title=title, xlabel="time (s): window centre", ylabel="probability", ylim=(0, 1.05))
     legend_outside(ax, title="class")
     return stamp(fig, caption)
 

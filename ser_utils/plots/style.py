@@ -100,10 +100,15 @@ def legend_outside(ax, **kwargs) -> None:
 IMAGE_DPI = 80
 
 
+#: The footer's text size (points) and the height kept free for it below the axes (inches).
+FOOTER_POINTS, FOOTER_INCHES = 10, 0.3
+
+
 def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
-    """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout."""
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
+    """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout above it, so that no axis label
+    runs into it whatever the figure's height."""
+    fig.tight_layout(rect=(0, FOOTER_INCHES / fig.get_figheight(), 1, 1))
+    fig.text(0.01, 0.005, caption, fontsize=FOOTER_POINTS, color="dimgray", ha="left", va="bottom")
     return fig
 
 
