@@ -17,7 +17,11 @@ and a clip skipped at extraction can never shift a row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,8 @@ IDENTITY_COLUMNS = ["path", "actor", "gender", "fold", "label"]
 FOLD_MODEL_DIR = "fold-0"
 PREDICTIONS_FILE = "predictions.csv"
 RUN_FILE = "run.json"
+#: Beside a dataset's run folders: the key of the training that wrote them all (:func:`training_key`).
+TRAINING_RECORD = "training.json"
 
 
 def probability_column(label: str) -> str:
@@ -122,3 +128,60 @@ def load_run(run_dir: str | Path, *, labels: list[str] | None = None) -> Run:
 def run_dirs(dataset: str) -> list[Path]:
     """Every run folder saved for ``dataset`` (those with a ``run.json``), sorted."""
     return sorted(path.parent for path in (config.MODELS_DIR / dataset).glob(f"*/{RUN_FILE}"))
+
+
+def training_key(table: pd.DataFrame, settings: dict) -> str:
+    """A hash of everything a training depends on: the whole package's source (so that no change is missed), the
+    versions of the packages that shape results, the clips (path, label, actor, size and modification time) and
+    ``settings`` (plan, folds, parameters, seed, corrupted copies)."""
+    from .provenance import package_versions
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    clips = [[str(row.path), str(row.label), int(row.actor), os.stat(row.path).st_size, os.stat(row.path).st_mtime_ns]
+             for row in table[["path", "label", "actor"]].itertuples(index=False)]
+    settings = {name: asdict(value) if hasattr(value, "__dataclass_fields__") else value
+                for name, value in settings.items()}
+    digest.update(json.dumps({"versions": package_versions(), "clips": clips, "settings": settings},
+                             sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def training_record_path(dataset: str) -> Path:
+    """Where the key of ``dataset``'s last complete training is kept."""
+    return config.MODELS_DIR / dataset / TRAINING_RECORD
+
+
+def forget_training(dataset: str) -> None:
+    """Remove the record of ``dataset``'s last training (before a new one: an interrupted training must not look
+    complete)."""
+    training_record_path(dataset).unlink(missing_ok=True)
+
+
+def remember_training(dataset: str, key: str, runs: dict) -> None:
+    """Record that the runs of ``runs`` ((model, protocol) keys) were all saved by the training of ``key``."""
+    write_json(training_record_path(dataset), {"key": key, "trained": datetime.now(timezone.utc).isoformat(
+        timespec="seconds"), "runs": [list(name_protocol) for name_protocol in runs]})
+
+
+def reusable_runs(dataset: str, key: str) -> tuple[dict, str] | None:
+    """The runs of ``dataset``'s last training, with their models, and when it ran, if it had the same ``key``
+    (same code, package versions, clips and settings) and every run folder is still there; else None."""
+    from .models import load_model
+
+    path = training_record_path(dataset)
+    if not path.is_file():
+        return None
+    record = read_json(path)
+    folders = {(name, protocol): config.run_dir(dataset, name, protocol) for name, protocol in record["runs"]}
+    if record.get("key") != key or not all((folder / RUN_FILE).is_file() for folder in folders.values()):
+        return None
+    runs = {}
+    for name_protocol, folder in folders.items():
+        run = load_run(folder)
+        run.model = load_model(folder) if (folder / "metadata.json").is_file() else None
+        fold_folder = folder / FOLD_MODEL_DIR
+        run.fold_model = load_model(fold_folder) if (fold_folder / "metadata.json").is_file() else None
+        runs[name_protocol] = run
+    return runs, record["trained"]

@@ -27,7 +27,8 @@ from .engine import parallel_map
 from .folds import FoldPlan, plan_folds
 from .protocols import PROTOCOLS, normalise_per_speaker
 from .provenance import git_commit, package_versions
-from .runs import Run, predictions_table, probability_column, run_dirs, save_run, study_table
+from .runs import (Run, forget_training, predictions_table, probability_column, remember_training, reusable_runs,
+                   run_dirs, save_run, study_table, training_key)
 
 def _families(models: list[str] | None) -> dict:
     """The registered families named in ``models`` (all if None), in registry order; an unknown name raises."""
@@ -440,12 +441,22 @@ def _applies(name: str, labels: list[str]) -> bool:
 
 def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict | None = None, n_folds: int = 6,
                    params: dict | None = None, seed: int = config.DEFAULT_SEED, augmentation: Augmentation | None = None,
-                   progress: bool = True) -> dict[tuple[str, str], Run]:
+                   progress: bool = True, reuse: bool = False) -> dict[tuple[str, str], Run]:
     """:func:`train_all`, then save each run to ``models/<dataset>/<model>-<protocol>``.
 
     Run folders of ``dataset`` that this training did not produce (an earlier plan or label
-    scheme) are removed, so that evaluation never mixes runs of different trainings.
+    scheme) are removed, so that evaluation never mixes runs of different trainings. With ``reuse``, the saved runs
+    are read back instead when the last training had the same code, package versions, clips and settings
+    (:func:`ser_utils.runs.training_key`): re-running notebook 03 in class takes seconds, not minutes.
     """
+    key = training_key(table, {"plan": plan, "n_folds": n_folds, "params": params, "seed": seed,
+                               "augmentation": augmentation})
+    reusable = reusable_runs(dataset["name"], key) if reuse else None
+    if reusable is not None:
+        print(f"reusing the runs trained at {reusable[1]} UTC: the same code, package versions, clips and "
+              "parameters would train the same models (REUSE_RUNS = False trains again)")
+        return reusable[0]
+    forget_training(dataset["name"])
     runs = train_all(table, plan=plan, n_folds=n_folds, params=params, seed=seed, augmentation=augmentation,
                      progress=progress)
     current = {config.run_dir(dataset["name"], name, protocol) for name, protocol in runs}
@@ -458,6 +469,7 @@ def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict | None = No
             if model is not None:
                 model.metadata["dataset"] = dataset
         save_run(run, config.run_dir(dataset["name"], name, protocol))
+    remember_training(dataset["name"], key, runs)
     return runs
 
 

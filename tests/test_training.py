@@ -180,3 +180,28 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
     ran_out = [history(4, [0.1] * 4), history(7, [0.1] * 3 + [0.05] * 9)]  # median 5; the nearest fold ran only 4
     assert training.delivered_schedule(ran_out) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
     assert training.delivered_schedule([{}, {}]) == {}  # not trained by epochs
+
+
+def test_a_training_is_reused_only_when_code_clips_and_settings_are_unchanged(gender_table, tmp_path, monkeypatch,
+                                                                               capsys):
+    from ser_utils import config
+
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    settings = {"dataset": {"name": "mini"}, "plan": {"svm": ("speaker",)}, "n_folds": 2, "progress": False}
+    trained = training.train_and_save(gender_table, **settings, reuse=True)
+    assert "reusing" not in capsys.readouterr().out
+    reused = training.train_and_save(gender_table, **settings, reuse=True)
+    assert "reusing the runs trained at" in capsys.readouterr().out
+    run, again = trained["svm", "speaker"], reused["svm", "speaker"]
+    pd.testing.assert_frame_equal(run.predictions.reset_index(drop=True), again.predictions, check_dtype=False,
+                                  atol=1e-6)
+    assert again.model is not None and again.fold_model is not None and again.folds == run.folds
+    training.train_and_save(gender_table, **settings, seed=7, reuse=True)  # another seed trains again
+    assert "reusing" not in capsys.readouterr().out
+    training.train_and_save(gender_table.iloc[:-1], **settings, reuse=True)  # so does another set of clips
+    assert "reusing" not in capsys.readouterr().out
+    training.train_and_save(gender_table.iloc[:-1], **settings)  # and without reuse, always
+    assert "reusing" not in capsys.readouterr().out
+    runs.training_record_path("mini").unlink()  # a training that never finished leaves no record: trains again
+    training.train_and_save(gender_table.iloc[:-1], **settings, reuse=True)
+    assert "reusing" not in capsys.readouterr().out
