@@ -42,7 +42,7 @@ OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 <figure style="margin: 0">
 <img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
  alt="{{ ((output | get_metadata('alt', 'image/png')) or ('Figure %s' % number)) | escape_html }}">
-<figcaption style="font-size: 15px; margin: 0.3em 0 1em">
+<figcaption style="font-family: var(--jp-content-font-family); font-size: 15px; margin: 0.3em 0 1em">
 <strong>Figure {{ number }}.</strong> {{ ((output | get_metadata('title', 'image/png')) or '') | escape_html }}
 </figcaption>
 </figure>

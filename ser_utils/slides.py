@@ -143,7 +143,8 @@ def deck_notebook(notebook_dir: Path, metrics: dict) -> nbformat.NotebookNode:
 
 
 def build_slides(notebook_dir: str | Path, *, output_dir: str | Path | None = None) -> Path:
-    """Write ``slides/slides.html`` and reveal.js's files beside it into ``notebook_dir`` (or ``output_dir``)."""
+    """Write ``slides/slides.html`` and reveal.js's files beside it into ``notebook_dir`` (or ``output_dir``), and the
+    same deck as ``slides.ipynb``, which JupyterLab presents live with RISE (its /rise/ address, or Alt+R)."""
     notebook_dir = Path(notebook_dir)
     output_dir = Path(output_dir or notebook_dir / "slides")
     deck = deck_notebook(notebook_dir, read_json(notebook_dir / config.METRICS_FILE))
@@ -152,6 +153,9 @@ def build_slides(notebook_dir: str | Path, *, output_dir: str | Path | None = No
                               reveal_url_prefix=REVEAL_FOLDER, reveal_theme="white", reveal_width=str(WIDTH), reveal_height=str(HEIGHT))
     body, _ = exporter.from_notebook_node(deck, resources={"metadata": {"name": "Speech emotion recognition"}})
     copy_reveal(output_dir / REVEAL_FOLDER)
+    deck.metadata["rise"] = {"width": WIDTH, "height": HEIGHT, "theme": "white", "transition": "none"}
+    with atomic_path(output_dir / "slides.ipynb") as tmp:
+        nbformat.write(deck, tmp)
     output = output_dir / "slides.html"
     with atomic_path(output) as tmp:
         tmp.write_text(body, encoding="utf-8")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_utils import config, corpus, explorer, training
+from ser_utils import config, corpus, explorer, slides, training
 
 NOTEBOOK = config.PROJECT_ROOT / "notebooks" / "06_live.ipynb"
 
@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def jupyterlab(output_root, tmp_path):
-    """JupyterLab on a free local port, serving a copy of notebook 06 set to the SVM run; yields its URL."""
+    """JupyterLab on a free local port, serving a copy of notebook 06 set to the SVM run of :func:`output_root`;
+    yields (its address, its token, the folder it serves)."""
     book = nbformat.read(NOTEBOOK, as_version=4)
     parameters = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
     parameters.source = 'DATASET = "synthetic"\nMODEL = "svm"\nPROTOCOL = "speaker"\nRECORD_SECONDS = 3.0'
@@ -89,17 +90,17 @@ def jupyterlab(output_root, tmp_path):
                                "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
                                f"--ServerApp.root_dir={served}"], env=environment,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    address = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
             try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+                urllib.request.urlopen(f"{address}/api/status?token={token}", timeout=1)
                 break
             except OSError:
                 time.sleep(0.5)
         else:
             pytest.fail("JupyterLab did not start within 60 s")
-        yield f"{url}/lab/tree/{NOTEBOOK.name}?token={token}"
+        yield address, token, served
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -112,7 +113,8 @@ def test_in_jupyterlab_the_explorer_plays_clips_and_the_record_button_answers_a_
                               f"--use-file-for-fake-audio-capture={spoken['path']}",
                               "--autoplay-policy=no-user-gesture-required")
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(jupyterlab)
+    address, token, _ = jupyterlab
+    page.goto(f"{address}/lab/tree/{NOTEBOOK.name}?token={token}")
     page.wait_for_selector("text=Python (ser-report) | Idle", timeout=60_000)  # the kernel is up
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
@@ -132,3 +134,16 @@ def test_in_jupyterlab_the_explorer_plays_clips_and_the_record_button_answers_a_
     assert answered in set(mini_table["label"].astype(str)), status
     assert answered.startswith(spoken["gender"]), f"{spoken['filename']} ({spoken['label']}) answered {answered}"
     assert len(answers) == 2 and answers[1].startswith(f"answer: {answered} (")  # the explorer's clip, then yours
+
+
+def test_jupyterlab_presents_the_deck_live_with_rise(jupyterlab, launch_browser, executed):
+    address, token, served = jupyterlab
+    slides.build_slides(executed, output_dir=served / "deck")
+    expected = sum(cell.metadata["slideshow"]["slide_type"] == "slide"
+                   for cell in nbformat.read(served / "deck" / "slides.ipynb", as_version=4).cells)
+    page = launch_browser().new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{address}/rise/deck/slides.ipynb?token={token}")
+    page.wait_for_selector(".reveal .slides > section", timeout=60_000)
+    shown = page.evaluate("document.querySelectorAll('.reveal .slides > section').length")
+    page.close()
+    assert shown == expected
