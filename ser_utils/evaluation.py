@@ -265,8 +265,9 @@ def random_split_note(summaries: list[dict], model: str) -> str:
     """Why ``model`` has no random-split figure here, and which model the protocol gap used instead (Markdown)."""
     pair = protocol_pair(summaries, model)
     instead = (f" The protocol gap above compares **{pair[0]['model']}**, trained under both." if pair else "")
-    return (f"**{model}** was not trained under the random split in this report (the classical models are; the "
-            f"networks and the ensemble only with the `SPLIT=random` parameter).{instead}")
+    return (f"**{model}** has no run under the random split in this report: the report trains the costly models and "
+            "the combinations built on them under the speaker protocol only (the `SPLIT=random` parameter adds the "
+            f"random split).{instead}")
 
 
 def read_headline(metrics_path) -> dict:

@@ -114,13 +114,15 @@ def clip_explorer(table: pd.DataFrame, live: LiveModels) -> widgets.VBox:
 
 
 class Recorder(anywidget.AnyWidget):
-    """A record button: the browser records ``seconds`` of microphone, decodes it and sends mono float32 samples
-    (``recording``, at ``sample_rate``) to the kernel; ``status`` is the line shown beside the button."""
+    """A record button: the browser records ``seconds`` of microphone, decodes it, sends mono float32 samples
+    (``recording``, at ``sample_rate``) to the kernel and counts the take (``take``: two identical recordings are
+    still two answers); ``status`` is the line shown beside the button."""
 
     _esm = Path(__file__).with_name("recorder.js")
     seconds = traitlets.Float(4.0).tag(sync=True)
     recording = traitlets.Bytes(b"").tag(sync=True, **widgets.trait_types.bytes_serialization)  # memoryview -> bytes
     sample_rate = traitlets.Int(0).tag(sync=True)
+    take = traitlets.Int(0).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
 
 
@@ -131,25 +133,38 @@ def recording_to_wav(samples: bytes, sample_rate: int, folder: Path) -> Path:
     return path
 
 
+def answer_recording(model: models.Model, samples: bytes, sample_rate: int, caption: str) -> str:
+    """Display the answer to one recording as ``ser predict`` gives it for a file (the same reading, warnings and
+    refusals); return the status line: the label, or why there is none."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = recording_to_wav(samples, sample_rate, Path(folder))
+        try:
+            samples_read, warnings = prediction.read_clip(model, path)
+        except audio.AudioError as error:
+            print(f"this recording cannot be used: {str(error).removeprefix(f'{path}: ')}")
+            return "not answered: see below"
+    answer = prediction.predict_each(model, [samples_read], paths=["your recording"], extra_warnings=[warnings])[0]
+    if isinstance(answer, str):
+        print(answer)
+        return "not answered: see below"
+    display(Audio(np.frombuffer(samples, dtype="<f4"), rate=sample_rate))
+    answer_view(answer, "your recording", caption)
+    return f"answered: {answer.label}"
+
+
 def voice_recorder(live: LiveModels, seconds: float = 4.0) -> widgets.VBox:
-    """The record button and, below it, the delivered model's answer to each recording (as ``ser predict``
-    answers a file: the same reading, the same warnings; a recording that cannot be used says why)."""
+    """The record button and, below it, the delivered model's answer to each recording."""
     recorder = Recorder(seconds=seconds)
     answer = widgets.Output()
 
-    def respond(change):
+    def respond(_change):
         answer.clear_output(wait=True)
-        with answer, tempfile.TemporaryDirectory() as folder:
-            path = recording_to_wav(change["new"], recorder.sample_rate, Path(folder))
-            try:
-                result = prediction.predict_file(live.delivered, path)
-            except audio.AudioError as error:
-                recorder.status = "not answered"
-                print(f"this recording cannot be used: {str(error).removeprefix(f'{path}: ')}")
-                return
-            display(Audio(np.frombuffer(change["new"], dtype="<f4"), rate=recorder.sample_rate))
-            answer_view(result, "your recording", live.caption)
-            recorder.status = f"answered: {result.label}"
+        status = "not answered: see below"
+        try:
+            with answer:
+                status = answer_recording(live.delivered, recorder.recording, recorder.sample_rate, live.caption)
+        finally:
+            recorder.status = status
 
-    recorder.observe(respond, names="recording")
+    recorder.observe(respond, names="take")
     return widgets.VBox([recorder, answer])

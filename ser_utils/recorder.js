@@ -50,8 +50,10 @@ function render({ model, el }) {
     status.textContent = "recording: speak now…";
     try {
       const { mono, rate } = await decodeToMono(await record(model.get("seconds")));
+      if (mono.length === 0) throw new Error("the browser recorded nothing");
       model.set("sample_rate", rate);
       model.set("recording", new DataView(mono.buffer));
+      model.set("take", model.get("take") + 1);
       model.set("status", "answering…");
       model.save_changes();
     } catch (error) {

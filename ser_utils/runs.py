@@ -130,20 +130,30 @@ def run_dirs(dataset: str) -> list[Path]:
     return sorted(path.parent for path in (config.MODELS_DIR / dataset).glob(f"*/{RUN_FILE}"))
 
 
-def training_key(table: pd.DataFrame, settings: dict) -> str:
-    """A hash of everything a training depends on: the whole package's source (so that no change is missed), the
-    versions of the packages that shape results, the clips (path, label, actor, size and modification time) and
-    ``settings`` (plan, folds, parameters, seed, corrupted copies)."""
-    from .provenance import package_versions
+#: The package whose source keys a training (all of it: a model's code is reached through the registry by name,
+#: which a finer fingerprint would miss).
+PACKAGE_DIR = Path(__file__).parent
 
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution and its version (a feature extractor or a codec upgraded changes models)."""
+    from importlib import metadata
+
+    return {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions() if dist.metadata["Name"]}
+
+
+def training_key(table: pd.DataFrame, settings: dict) -> str:
+    """A hash of everything a training depends on: the whole package's source, the versions of every installed
+    package, the clips (path, label, actor, size and modification time) and ``settings`` (plan, folds, parameters,
+    seed, corrupted copies)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + path.read_bytes())
     clips = [[str(row.path), str(row.label), int(row.actor), os.stat(row.path).st_size, os.stat(row.path).st_mtime_ns]
              for row in table[["path", "label", "actor"]].itertuples(index=False)]
     settings = {name: asdict(value) if hasattr(value, "__dataclass_fields__") else value
                 for name, value in settings.items()}
-    digest.update(json.dumps({"versions": package_versions(), "clips": clips, "settings": settings},
+    digest.update(json.dumps({"versions": installed_versions(), "clips": clips, "settings": settings},
                              sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -160,28 +170,31 @@ def forget_training(dataset: str) -> None:
 
 
 def remember_training(dataset: str, key: str, runs: dict) -> None:
-    """Record that the runs of ``runs`` ((model, protocol) keys) were all saved by the training of ``key``."""
+    """Record that the runs of ``runs`` ({(model, protocol): Run}) were all saved by the training of ``key``, and which
+    of them saved a delivered and a first-fold model (speaker-norm runs save none)."""
+    saved = [[name, protocol, run.model is not None, run.fold_model is not None]
+             for (name, protocol), run in runs.items()]
     write_json(training_record_path(dataset), {"key": key, "trained": datetime.now(timezone.utc).isoformat(
-        timespec="seconds"), "runs": [list(name_protocol) for name_protocol in runs]})
+        timespec="seconds"), "runs": saved})
 
 
 def reusable_runs(dataset: str, key: str) -> tuple[dict, str] | None:
     """The runs of ``dataset``'s last training, with their models, and when it ran, if it had the same ``key``
-    (same code, package versions, clips and settings) and every run folder is still there; else None."""
+    (same code, package versions, clips and settings) and every run still reads back whole; else None (train)."""
     from .models import load_model
 
     path = training_record_path(dataset)
-    if not path.is_file():
+    try:
+        record = read_json(path)
+        if record["key"] != key:
+            return None
+        runs = {}
+        for name, protocol, delivered, first_fold in record["runs"]:
+            folder = config.run_dir(dataset, name, protocol)
+            run = load_run(folder)
+            run.model = load_model(folder) if delivered else None
+            run.fold_model = load_model(folder / FOLD_MODEL_DIR) if first_fold else None
+            runs[name, protocol] = run
+        return runs, record["trained"]
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: train again
         return None
-    record = read_json(path)
-    folders = {(name, protocol): config.run_dir(dataset, name, protocol) for name, protocol in record["runs"]}
-    if record.get("key") != key or not all((folder / RUN_FILE).is_file() for folder in folders.values()):
-        return None
-    runs = {}
-    for name_protocol, folder in folders.items():
-        run = load_run(folder)
-        run.model = load_model(folder) if (folder / "metadata.json").is_file() else None
-        fold_folder = folder / FOLD_MODEL_DIR
-        run.fold_model = load_model(fold_folder) if (fold_folder / "metadata.json").is_file() else None
-        runs[name_protocol] = run
-    return runs, record["trained"]

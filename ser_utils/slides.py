@@ -126,7 +126,7 @@ def deck_notebook(notebook_dir: Path, metrics: dict) -> nbformat.NotebookNode:
                     f"{report_text.synthetic_warning(dataset)}"),
              _slide(f"## The task, the data, the test\n\n{report_text.introduction(metrics)}"),
              _slide(f"## The result\n\n{report_text.headline_sentence(metrics)}"),
-             _slide(f"## Every model at a glance\n\n{report_text.overview_table(metrics)}")]
+             _slide(f"## Key models at a glance\n\n{report_text.overview_table(metrics)}")]
     for number, name in enumerate(SECTIONS, start=1):
         path = notebook_dir / f"{name}.ipynb"
         if not path.exists():

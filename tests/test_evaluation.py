@@ -82,7 +82,7 @@ def test_headline_is_the_best_strict_run_never_speaker_norm_or_random():
 def test_a_model_without_a_random_split_run_says_so_and_names_the_one_the_gap_compares():
     summaries = [_summary("svm", "random", 0.9), _summary("svm", "speaker", 0.6), _summary("cnn", "speaker", 0.7)]
     note = evaluation.random_split_note(summaries, "cnn")
-    assert note.startswith("**cnn** was not trained under the random split") and "compares **svm**" in note
+    assert note.startswith("**cnn** has no run under the random split") and "compares **svm**" in note
     assert "compares" not in evaluation.random_split_note(summaries[1:], "cnn")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_utils import config, corpus, explorer, slides, training
+from ser_utils import config, corpus, explorer, prediction, slides, training
 
 NOTEBOOK = config.PROJECT_ROOT / "notebooks" / "06_live.ipynb"
 
@@ -57,6 +57,17 @@ def test_the_explorer_shows_the_chosen_clip_and_says_when_no_clip_matches(live, 
     assert f"{first['filename']}: actor {first['actor']}" in shown and "answer: " in shown
     choosers["emotion"].value = "sad"
     assert "sad" in capsys.readouterr().out
+
+
+def test_a_recording_is_answered_as_ser_predict_answers_a_file_or_refused_with_the_reason(live, mini_table, capsys):
+    clip = mini_table.iloc[0]
+    samples, rate = sf.read(clip["path"], dtype="float32")
+    status = explorer.answer_recording(live.delivered, samples.astype("<f4").tobytes(), rate, "caption")
+    expected = prediction.predict_file(live.delivered, clip["path"])
+    assert status == f"answered: {expected.label}" and f"answer: {expected.describe()}" in capsys.readouterr().out
+    silence = np.zeros(rate * 3, dtype="<f4").tobytes()
+    assert explorer.answer_recording(live.delivered, silence, rate, "caption") == "not answered: see below"
+    assert "this recording cannot be used: " in capsys.readouterr().out
 
 
 def test_a_recording_is_written_as_the_samples_the_browser_sent(tmp_path):

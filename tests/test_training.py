@@ -187,21 +187,47 @@ def test_a_training_is_reused_only_when_code_clips_and_settings_are_unchanged(ge
     from ser_utils import config
 
     monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
-    settings = {"dataset": {"name": "mini"}, "plan": {"svm": ("speaker",)}, "n_folds": 2, "progress": False}
+    settings = {"dataset": {"name": "mini"}, "plan": {"svm": ("speaker", "speaker-norm")}, "n_folds": 2,
+                "progress": False}
+
+    def trains(table=gender_table, **changes):
+        training.train_and_save(table, **settings | changes)
+        return "reusing" not in capsys.readouterr().out
+
     trained = training.train_and_save(gender_table, **settings, reuse=True)
     assert "reusing" not in capsys.readouterr().out
     reused = training.train_and_save(gender_table, **settings, reuse=True)
     assert "reusing the runs trained at" in capsys.readouterr().out
+    assert trains()  # without reuse, always trains
     run, again = trained["svm", "speaker"], reused["svm", "speaker"]
     pd.testing.assert_frame_equal(run.predictions.reset_index(drop=True), again.predictions, check_dtype=False,
                                   atol=1e-6)
     assert again.model is not None and again.fold_model is not None and again.folds == run.folds
-    training.train_and_save(gender_table, **settings, seed=7, reuse=True)  # another seed trains again
-    assert "reusing" not in capsys.readouterr().out
-    training.train_and_save(gender_table.iloc[:-1], **settings, reuse=True)  # so does another set of clips
-    assert "reusing" not in capsys.readouterr().out
-    training.train_and_save(gender_table.iloc[:-1], **settings)  # and without reuse, always
-    assert "reusing" not in capsys.readouterr().out
-    runs.training_record_path("mini").unlink()  # a training that never finished leaves no record: trains again
-    training.train_and_save(gender_table.iloc[:-1], **settings, reuse=True)
-    assert "reusing" not in capsys.readouterr().out
+    assert reused["svm", "speaker-norm"].model is None  # as trained: a speaker-norm run delivers no model
+    assert trains(seed=7, reuse=True) and trains(gender_table.iloc[:-1], reuse=True)  # another seed, other clips
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "save_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_and_save(gender_table, **settings, reuse=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    assert trains(reuse=True)  # the interrupted training left no record that could pass for complete
+    (config.run_dir("mini", "svm", "speaker") / runs.PREDICTIONS_FILE).unlink()
+    assert trains(reuse=True)  # a damaged run is trained again, not read
+
+
+def test_the_training_key_follows_the_package_source(gender_table, tmp_path, monkeypatch):
+    import shutil
+
+    settings = {"plan": None, "seed": 42}
+    before = runs.training_key(gender_table, settings)
+    copy = tmp_path / "ser_utils"
+    shutil.copytree(runs.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runs, "PACKAGE_DIR", copy)
+    assert runs.training_key(gender_table, settings) == before
+    models = copy / "models" / "cnn.py"
+    models.write_text(models.read_text() + "\n# a change to a model's code\n")
+    assert runs.training_key(gender_table, settings) != before

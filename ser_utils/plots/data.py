@@ -1,5 +1,5 @@
-"""Figures of notebooks 01-03 about the data: counts, waveforms, MFCCs step by step, spectrograms, prosody by
-emotion, projections, corrupted copies."""
+"""Figures of notebooks 02-03 about the data: waveforms, MFCCs step by step, spectrograms, prosody by emotion,
+projections, corrupted copies."""
 
 from __future__ import annotations
 

@@ -34,11 +34,10 @@ def _ipython_shell():
 
 
 def figure_title(fig: plt.Figure) -> str:
-    """The figure's title: its suptitle, else its visible axes' titles joined."""
-    if fig._suptitle is not None and fig._suptitle.get_text():
-        return fig._suptitle.get_text()
-    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
-    return "; ".join(dict.fromkeys(titles)) or "Figure"
+    """The figure's title: its suptitle, else its visible axes' titles joined ("" if it has none)."""
+    if fig.get_suptitle():
+        return fig.get_suptitle()
+    return "; ".join(dict.fromkeys(ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()))
 
 
 def describe_figure(fig: plt.Figure) -> str:
@@ -46,7 +45,7 @@ def describe_figure(fig: plt.Figure) -> str:
     legend entries and its footer (corpus and protocol)."""
     axes = [ax for ax in fig.axes if ax.get_visible()]
     pairs = dict.fromkeys((ax.get_xlabel(), ax.get_ylabel()) for ax in axes if ax.get_xlabel() or ax.get_ylabel())
-    parts = [figure_title(fig) + "."]
+    parts = [figure_title(fig) + "."] if figure_title(fig) else []
     for x, y in pairs:
         axes_text = "; ".join(f"{side} axis: {label}" for side, label in (("horizontal", x), ("vertical", y)) if label)
         parts.append(axes_text[0].upper() + axes_text[1:] + ".")
