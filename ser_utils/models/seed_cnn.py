@@ -14,7 +14,9 @@ class SeedCNNModel(NetworkModel):
     The seed used RMSprop with ``lr=1e-5`` for up to 700 epochs; 1e-4 reaches the same
     region in far fewer epochs (the measured reference in ``shared/NOTES.md`` used it). At
     about 1.3 s per epoch per fold on 2 cores it is the costliest model, so it stops at 20
-    epochs (UAR on real RAVDESS, 12 actors, speaker protocol: 0.317 after up to 40 epochs).
+    epochs (UAR on real RAVDESS, 12 actors, speaker protocol: 0.317 after up to 40 epochs). Over 3 seeds of its
+    initial weights (``benchmarks/seeds.py``, 2026-12-02): 0.211 ± 0.012 after 6 epochs, 0.267 ± 0.012 after 12
+    (``make report``'s cap), 0.297 ± 0.025 after 20.
     """
 
     name = "seed_cnn"
