@@ -83,10 +83,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(output_root, tmp_path):
-    """JupyterLab on a free local port, serving a copy of notebook 06 set to the SVM run of :func:`output_root`;
-    yields (its address, its token, the folder it serves)."""
+@pytest.fixture(scope="module")
+def jupyterlab(output_root, tmp_path_factory):
+    """JupyterLab on a free local port (one server for the module's browser tests), serving a copy of notebook 06
+    set to the SVM run of :func:`output_root`; yields (its address, its token, the folder it serves)."""
+    tmp_path = tmp_path_factory.mktemp("jupyterlab")
     book = nbformat.read(NOTEBOOK, as_version=4)
     parameters = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
     parameters.source = 'DATASET = "synthetic"\nMODEL = "svm"\nPROTOCOL = "speaker"\nRECORD_SECONDS = 3.0'
