@@ -134,7 +134,8 @@ def summarise(run) -> dict:
 
 
 def robustness_summary(run) -> pd.DataFrame:
-    """Per condition and level of the robustness study: UAR and gender accuracy, mean and std over test folds.
+    """Per condition and level of the robustness study: the clips scored, UAR and gender accuracy, mean and std over
+    test folds.
 
     The first rows are the clean clips (condition "clean"); ``uar_vs_clean`` is the mean UAR
     as a fraction of the clean mean UAR.
@@ -147,7 +148,7 @@ def robustness_summary(run) -> pd.DataFrame:
     rows = []
     for condition, level, predictions in groups:
         per_fold = fold_metrics(run, predictions)
-        rows.append({"condition": condition, "level": level, "uar": per_fold["uar"].mean(),
+        rows.append({"condition": condition, "level": level, "clips": len(predictions), "uar": per_fold["uar"].mean(),
                      "uar_std": per_fold["uar"].std(ddof=0)}
                     | ({"gender_accuracy": per_fold["gender_accuracy"].mean()} if "gender_accuracy" in per_fold else {}))
     table = pd.DataFrame(rows)

@@ -29,7 +29,7 @@ FIGURES = {
                                  ["angry", "calm", "fearful", "happy", "sad"], "male", "radar", "CORPUS"),
     "timeline": lambda: plots.window_timeline(np.arange(3.0), PROBABILITIES[:3], LABELS, 3.0, "timeline", "CORPUS"),
     "robustness": lambda: plots.robustness(
-        pd.DataFrame({"condition": ["clean", "white", "white", "telephone"], "level": [0.0, 20, 0, 1],
+        pd.DataFrame({"condition": ["clean", "white", "white", "telephone"], "level": [0.0, 20, 0, 1], "clips": 30,
                       "uar": [0.6, 0.5, 0.2, 0.4], "gender_accuracy": [0.9, 0.9, 0.6, 0.8]}),
         title="noise", caption="CORPUS", chance={"uar": 0.1, "gender_accuracy": 0.5}),
     "spectrograms": lambda: plots.spectrograms({"clean": RNG.normal(size=8000), "noisy": RNG.normal(size=8000)}, 16000,
@@ -124,4 +124,13 @@ def test_the_confusion_matrix_counts_the_decision_ser_predict_prints_not_the_top
     figure = plots.confusion(truth, probabilities, LABELS, "confusion", "CORPUS")
     matrix = np.asarray(figure.axes[0].collections[0].get_array()).reshape(10, 10)
     assert matrix[truth[0], truth[0]] == 1.0
+    plt.close(figure)
+
+
+def test_the_robustness_panels_shade_the_interval_that_few_clips_leave():
+    low, high = plots.wilson_interval(np.array([0.5, 0.5]), np.array([100, 30]))
+    assert np.allclose([low[0], high[0]], [0.404, 0.596], atol=1e-3) and high[1] - low[1] > high[0] - low[0]
+    figure = FIGURES["robustness"]()
+    shaded = [collection for ax in figure.axes for collection in ax.collections]
+    assert shaded and "UAR, 95 % interval" in plots.describe_figure(figure)
     plt.close(figure)

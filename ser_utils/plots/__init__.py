@@ -13,11 +13,12 @@ from .data import (class_examples, distributions, filter_bank, frame_and_window,
                    mean_curves, mfcc_image, projection, spectrograms, waveform)
 from .training import training_curves
 from .evaluation import confusion, protocol_comparison, reliability, roc_curves
-from .prediction import ROBUSTNESS_MEASURES, prediction_chart, probability_bars, radar, robustness, window_timeline
+from .prediction import (ROBUSTNESS_MEASURES, prediction_chart, probability_bars, radar, robustness, wilson_interval,
+                         window_timeline)
 
 __all__ = ["EMOTION_HUES", "FIGURE_DPI", "GENDER_COLOURS", "IMAGE_DPI", "ROBUSTNESS_MEASURES", "class_colour",
            "class_examples", "class_palette", "confusion", "describe_figure", "distributions", "figure_title",
            "filter_bank", "frame_and_window", "image", "legend_outside", "long_term_spectra", "mean_curves",
            "mfcc_image", "panel_grid", "prediction_chart", "probability_bars", "projection", "protocol_comparison",
            "radar", "reliability", "robustness", "roc_curves", "spectrograms", "stamp", "training_curves",
-           "use_style", "waveform", "window_timeline"]
+           "use_style", "waveform", "wilson_interval", "window_timeline"]

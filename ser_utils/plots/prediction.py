@@ -86,6 +86,15 @@ def window_timeline(starts: np.ndarray, probabilities: np.ndarray, labels: list[
     return stamp(fig, caption)
 
 
+def wilson_interval(fraction, clips, z: float = 1.96):
+    """The 95 % Wilson score interval (low, high) of a fraction correct measured on ``clips`` clips (arrays welcome):
+    how far the figure could move on another draw of as many clips."""
+    fraction, clips = np.asarray(fraction, dtype=float), np.asarray(clips, dtype=float)
+    centre = (fraction + z**2 / (2 * clips)) / (1 + z**2 / clips)
+    half = z * np.sqrt(fraction * (1 - fraction) / clips + z**2 / (4 * clips**2)) / (1 + z**2 / clips)
+    return centre - half, centre + half
+
+
 #: What the robustness panels draw: column -> (legend name, colour).
 ROBUSTNESS_MEASURES = {"uar": ("UAR", "#1f4e99"), "gender_accuracy": ("gender accuracy", "#b2182b")}
 
@@ -94,7 +103,8 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
                axis_labels: dict[str, str] | None = None) -> plt.Figure:
     """One panel per condition of a robustness study (:func:`~ser_utils.evaluation.robustness_summary`).
 
-    Each panel draws each measure over the condition's levels, worsening to the right, with the
+    Each panel draws each measure over the condition's levels, worsening to the right, with its 95 % interval for
+    the number of clips scored (shaded, when the summary counts them: a few clips move a figure a lot), the
     measure's level on the clean clips (thin solid line) and its chance level (dotted).
     ``axis_labels`` maps each condition to its x-axis label (default: the study's own).
     """
@@ -111,6 +121,10 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
             if column not in levels:
                 continue
             ax.plot(positions, levels[column], marker="o", color=colour, label=name)
+            if "clips" in levels:
+                low, high = wilson_interval(levels[column], levels["clips"])
+                ax.fill_between(positions, low, high, color=colour, alpha=0.12, linewidth=0,
+                                label=f"{name}, 95 % interval")
             ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.7, label=f"{name}, clean")
             ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"{name}, chance")
         ax.set_xticks(positions, [f"{level:g}" for level in levels["level"]] if len(levels) > 1 else ["on"])

@@ -49,7 +49,8 @@ def describe_figure(fig: plt.Figure) -> str:
     for x, y in pairs:
         axes_text = "; ".join(f"{side} axis: {label}" for side, label in (("horizontal", x), ("vertical", y)) if label)
         parts.append(axes_text[0].upper() + axes_text[1:] + ".")
-    legend = [text.get_text() for ax in axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    legends = [ax.get_legend() for ax in axes if ax.get_legend()] + list(fig.legends)
+    legend = [text.get_text() for box in legends for text in box.get_texts()]
     if legend:
         parts.append("Legend: " + ", ".join(dict.fromkeys(legend)) + ".")
     parts += [text.get_text() for text in fig.texts if text.get_text()]
