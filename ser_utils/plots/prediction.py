@@ -123,8 +123,13 @@ def robustness(summary: pd.DataFrame, *, title: str, caption: str, chance: dict[
             ax.plot(positions, levels[column], marker="o", color=colour, label=name)
             if "clips" in levels:
                 low, high = wilson_interval(levels[column], levels["clips"])
-                ax.fill_between(positions, low, high, color=colour, alpha=0.12, linewidth=0,
-                                label=f"{name}, 95 % interval")
+                if len(positions) > 1:
+                    ax.fill_between(positions, low, high, color=colour, alpha=0.12, linewidth=0,
+                                    label=f"{name}, 95 % interval")
+                else:  # one level (the telephone line): the interval as an error bar
+                    value = levels[column].to_numpy()
+                    ax.errorbar(positions, value, yerr=[value - low, high - value], color=colour, alpha=0.5,
+                                capsize=4, linestyle="none")
             ax.axhline(clean[column], color=colour, linewidth=0.8, alpha=0.7, label=f"{name}, clean")
             ax.axhline(chance[column], color=colour, linewidth=0.8, linestyle=":", label=f"{name}, chance")
         ax.set_xticks(positions, [f"{level:g}" for level in levels["level"]] if len(levels) > 1 else ["on"])
