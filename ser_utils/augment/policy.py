@@ -3,6 +3,7 @@ babble from other speakers of the clips a fold fits on."""
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from dataclasses import dataclass
 
@@ -102,10 +103,14 @@ def babble_sources(candidates: np.ndarray, salt: int, talkers: int = BABBLE_TALK
     if not len(candidates):
         raise ValueError("no clip of another speaker to make babble of")
 
-    def rank(value) -> int:
-        return zlib.crc32(f"{salt}:{clip_identity(value)}".encode())
+    prefix = f"{salt}:"
 
-    queues = [sorted(candidates[candidates[:, 1] == actor, 0], key=rank)
-              for actor in sorted(np.unique(candidates[:, 1]), key=rank)]
-    turns = [queue[depth] for depth in range(max(map(len, queues))) for queue in queues if depth < len(queue)]
+    def rank(value) -> int:
+        return zlib.crc32((prefix + clip_identity(value)).encode())
+
+    clips_of: dict = {}
+    for path, actor in candidates:
+        clips_of.setdefault(actor, []).append(path)
+    queues = [heapq.nsmallest(talkers, clips_of[actor], key=rank) for actor in sorted(sorted(clips_of), key=rank)]
+    turns = [queue[level] for level in range(talkers) for queue in queues if level < len(queue)]
     return tuple(map(str, turns[:talkers]))

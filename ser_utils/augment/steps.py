@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -28,12 +29,20 @@ class Corruption:
 
     def key(self) -> str:
         """A short hash that identifies the corrupted clip (for caches)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return _corruption_key(self)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _corruption_key(corruption: Corruption) -> str:
+    """:meth:`Corruption.key`, remembered: a training asks for each copy's key once per fold and model."""
+    return hashlib.sha1(json.dumps(asdict(corruption), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def clip_identity(path) -> str:
     """A clip's name within its actor's folder (``Actor_01/03-01-05-01-01-01-01.wav``): what its draws are seeded
-    by, so that a corpus gives the same copies (and the same report) wherever it lives on the disk."""
+    by, so that a corpus gives the same copies (and the same report) wherever it lives on the disk. Remembered:
+    planning a corpus's copies asks for each clip's identity hundreds of times (babble ranks every candidate)."""
     return "/".join(Path(str(path)).parts[-2:])
 
 
