@@ -146,15 +146,16 @@ TEST_PARAMS_05 := -p ROBUSTNESS_CLIPS_PER_CLASS 1
 test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
 TEST_ARGS ?=
 
-# One pytest run over the notebooks $(1) (nbval; prepared with the test parameters) and the test folders $(2), once
-# numba has compiled librosa's kernels (the notebooks are prepared meanwhile). With tests, on both cores; the
-# notebooks alone run in one process (the scheduler that keeps their cells together lives in tests/conftest.py).
+# One pytest run over the notebooks $(1) (nbval; prepared with the test parameters, in one process) and the test
+# folders $(2), once numba has compiled librosa's kernels (the notebooks are prepared meanwhile). With tests, on both
+# cores; the notebooks alone run in one process (the scheduler that keeps their cells together, and the order that
+# starts the longest first, live in tests/conftest.py).
 define run_tests
 	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && \
 	{ $(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()' & } && compiling=$$! && \
 	trap 'kill $$compiling 2>/dev/null; rm -rf "$$scratch"' EXIT && \
-	$(foreach n,$(1),$(PY) -m papermill --prepare-only --log-level WARNING $(call test_params,$(n)) \
-		notebooks/$(n).ipynb "$$scratch/$(n).ipynb" && ) wait $$compiling && \
+	$(if $(1),$(PY) tests/prepare_notebooks.py $(foreach n,$(1),--next notebooks/$(n).ipynb "$$scratch/$(n).ipynb" \
+		$(call test_params,$(n))) && ) wait $$compiling && \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest $(if $(2),-n 2 --no-loadscope-reorder,) --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(1),"$$scratch/$(n).ipynb") $(2)
 endef
