@@ -63,6 +63,9 @@ $(STAMP): pyproject.toml requirements.lock requirements-no-deps.lock
 	@# the kernel logs errors only: its advice about unencrypted local TCP reads as a failure in `make report`
 	$(PY) -c 'import json, pathlib, sys; spec = pathlib.Path(sys.prefix, "share/jupyter/kernels/$(KERNEL)/kernel.json"); \
 		kernel = json.loads(spec.read_text()); kernel["argv"].append("--log-level=ERROR"); spec.write_text(json.dumps(kernel, indent=1))'
+	@# numba compiles librosa's kernels once, here, into the environment: processes compiling them at once (the
+	@# workers of the first feature extraction) can leave a cache that crashes later ones
+	$(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()'
 	@touch $@
 
 venv: $(STAMP) ## create or refresh the virtual environment from the lock
@@ -133,8 +136,7 @@ slides: $(REPORT_DIR)/slides/slides.html ## a reveal.js deck of the report for a
 	@echo ">> open $(REPORT_DIR)/slides/slides.html (arrow keys move, F: full screen, Esc: overview)"
 
 # `make test` runs the unit tests and nbval over every notebook in one pytest run on both cores (pytest-xdist: each
-# test module on one worker, the notebooks' cells all on one worker and in order, see tests/conftest.py), after numba
-# has compiled librosa's kernels once: processes compiling them at once can leave a cache that crashes.
+# test module on one worker, the notebooks' cells all on one worker and in order, see tests/conftest.py).
 # nbval executes every notebook with parameters small enough for minutes (4 synthetic actors, 2 folds, a few epochs,
 # clean training: the corrupted copies are tested in tests/), injected by papermill exactly as `make report` injects
 # its own, in a scratch output folder (SER_OUTPUT_DIR) so that it never touches the models and reports of
@@ -147,15 +149,12 @@ test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
 TEST_ARGS ?=
 
 # One pytest run over the notebooks $(1) (nbval; prepared with the test parameters, in one process) and the test
-# folders $(2), once numba has compiled librosa's kernels (the notebooks are prepared meanwhile). With tests, on both
-# cores; the notebooks alone run in one process (the scheduler that keeps their cells together, and the order that
+# folders $(2). With tests, on both cores; the notebooks alone run in one process (the scheduler that keeps their cells together, and the order that
 # starts the longest first, live in tests/conftest.py).
 define run_tests
-	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && \
-	{ $(PY) -c 'from ser_utils.features import compile_kernels; compile_kernels()' & } && compiling=$$! && \
-	trap 'kill $$compiling 2>/dev/null; rm -rf "$$scratch"' EXIT && \
+	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && trap 'rm -rf "$$scratch"' EXIT && \
 	$(if $(1),$(PY) tests/prepare_notebooks.py $(foreach n,$(1),--next notebooks/$(n).ipynb "$$scratch/$(n).ipynb" \
-		$(call test_params,$(n))) && ) wait $$compiling && \
+		$(call test_params,$(n))) && ) \
 	SER_OUTPUT_DIR=$$scratch $(PY) -m pytest $(if $(2),-n 2 --no-loadscope-reorder,) --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout 900 -p no:cacheprovider $(TEST_ARGS) $(foreach n,$(1),"$$scratch/$(n).ipynb") $(2)
 endef

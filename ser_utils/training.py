@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -65,7 +65,7 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     gender, fold and true label beside its probabilities. The model of the first fold is kept as
     the run's :attr:`~ser_utils.runs.Run.fold_model` (figures about actors it never heard need it).
     Once the folds have measured the method, and if ``deliver``, the model a user gets is fitted on
-    every clip (:func:`fit_delivered`) and kept as the run's :attr:`~ser_utils.runs.Run.model`. Under
+    every clip (:func:`deliver_models`) and kept as the run's :attr:`~ser_utils.runs.Run.model`. Under
     ``speaker-norm`` no model is kept (it cannot predict a new speaker's single clip).
 
     With an ``augmentation``, families that :attr:`~ser_utils.models.Model.augments` also train on
@@ -79,6 +79,21 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     and ``study``: :func:`~ser_utils.folds.plan_folds`), made here if not given. The folds are fitted side by side,
     ``n_jobs`` at a time (all cores: -1), or on a Dask cluster's workers (:mod:`ser_utils.engine`).
     """
+    run, delivery = _cross_validate(feature_set, model_name, protocol, n_folds=n_folds, max_folds=max_folds,
+                                    params=params, seed=seed, augmentation=augmentation, study=study,
+                                    corrupted=corrupted, deliver=deliver, plan=plan, progress=progress, n_jobs=n_jobs)
+    if delivery is not None:
+        run.model = deliver_models([delivery], n_jobs=1)[0]
+    return run
+
+
+def _cross_validate(feature_set: FeatureSet, model_name: str, protocol: str, *, n_folds: int, max_folds: int | None,
+                    params: dict | None, seed: int, augmentation: Augmentation | None, study: tuple[str, ...],
+                    corrupted: dict | None, deliver: bool, plan: FoldPlan | None, progress: bool,
+                    n_jobs: int) -> tuple[Run, Delivery | None]:
+    """:func:`cross_validate`'s folds: the run without its delivered model, and what fitting that model needs
+    (:class:`Delivery`; None when nothing is delivered), so that :func:`train_all` fits every run's delivered model
+    side by side."""
     family = model_class(model_name)
     if family.default_recipe().kind != feature_set.recipe.kind:
         raise ValueError(f"model {model_name!r} needs {family.default_recipe().kind!r} features, "
@@ -130,10 +145,9 @@ def cross_validate(feature_set: FeatureSet, model_name: str, protocol: str = "sp
     run = Run(model_name, protocol, labels, pd.concat(tables, ignore_index=True), records, fold_model=first_model,
               validation=pd.concat(validations, ignore_index=True),
               robustness=pd.concat(studies, ignore_index=True) if studies else None)
-    if delivering:
-        run.model = fit_delivered(feature_set, first_model, records, calibration, protocol=protocol, seed=seed,
-                                  augmentation=augmentation, copies=delivery_copies, corrupted=corrupted)
-    return run
+    delivery = delivery_of(feature_set, first_model, records, calibration, protocol=protocol, seed=seed,
+                           augmentation=augmentation, copies=delivery_copies, corrupted=corrupted) if delivering else None
+    return run, delivery
 
 
 def delivered_schedule(histories: list[dict]) -> dict:
@@ -152,31 +166,59 @@ def delivered_schedule(histories: list[dict]) -> dict:
     return {"epochs": epochs, "learning_rates": rates}
 
 
-def fit_delivered(feature_set: FeatureSet, fold_model, records: list[dict], calibration: list, *, protocol: str,
-                  seed: int, augmentation: Augmentation | None, copies: list, corrupted: dict | None):
-    """The model a user gets: the family fitted on every clip of every actor, after the folds measured it.
+@dataclass
+class Delivery:
+    """What fitting a run's delivered model needs: the unfitted ``model`` (the family and settings of its folds, trained
+    as :func:`delivered_schedule` says), every clip's rows with their corrupted copies (``fit``), every fold's
+    validation (probabilities before temperature, targets) to calibrate it, and its metadata but the fit time."""
 
-    ``fold_model`` is the first fold's model (its family and settings), ``records`` the folds' records,
-    ``calibration`` every fold's (validation probabilities before temperature, targets): a family that
-    calibrates gets one temperature fitted on all of them pooled. Networks train as
-    :func:`delivered_schedule` says. Its metadata says what it heard (every actor) and which folds estimate it.
-    """
+    model: object
+    fit: tuple[np.ndarray, np.ndarray]
+    calibration: list
+    metadata: dict
+
+
+def delivery_of(feature_set: FeatureSet, fold_model, records: list[dict], calibration: list, *, protocol: str,
+                seed: int, augmentation: Augmentation | None, copies: list, corrupted: dict | None) -> Delivery:
+    """The :class:`Delivery` of the model a user gets: the family fitted on every clip of every actor, after the
+    folds measured it. ``fold_model`` is the first fold's model (its family and settings), ``records`` the folds'
+    records, ``calibration`` every fold's (validation probabilities before temperature, targets). Its metadata says
+    what it heard (every actor) and which folds estimate it."""
     table, features = feature_set.table, feature_set.features
     targets = table["label"].cat.codes.to_numpy()
     everything = np.arange(len(table))
     schedule = delivered_schedule([record["history"] for record in records])
-    start = time.perf_counter()
     model = build_model(fold_model.name, fold_model.labels, feature_set.recipe, seed=seed,
                         **(fold_model.params | schedule))
-    model.fit(*with_copies(features, targets, table, everything, copies, corrupted))
-    if model.calibrate:
-        model.temperature = fit_temperature(np.concatenate([p for p, _ in calibration]),
-                                            np.concatenate([t for _, t in calibration]))
-    model.metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=time.perf_counter() - start,
-                                  augmentation=augmentation) | delivery_record(records, protocol, {
+    metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=0.0,
+                            augmentation=augmentation) | delivery_record(records, protocol, {
         "epochs": schedule.get("epochs"), "learning_rates_replayed": bool(schedule.get("learning_rates")),
         "temperature": POOLED_TEMPERATURE if model.calibrate else "none (not calibrated)"})
-    return model
+    return Delivery(model, with_copies(features, targets, table, everything, copies, corrupted), calibration, metadata)
+
+
+def deliver_models(deliveries: list[Delivery], *, n_jobs: int = -1) -> list:
+    """The delivered models, fitted side by side (``n_jobs`` at a time, or on a Dask cluster: :mod:`ser_utils.engine`),
+    the networks first (the longest fits); a family that calibrates gets one temperature fitted on every fold's
+    validation predictions pooled."""
+    order = sorted(range(len(deliveries)), key=lambda i: -deliveries[i].model.params.get("epochs", 0))
+    fitted = dict(zip(order, parallel_map(_fit_delivery, [deliveries[i] for i in order], n_jobs=n_jobs)))
+    models = []
+    for i, delivery in enumerate(deliveries):
+        model, seconds = fitted[i]
+        if model.calibrate:
+            model.temperature = fit_temperature(np.concatenate([p for p, _ in delivery.calibration]),
+                                                np.concatenate([t for _, t in delivery.calibration]))
+        model.metadata = delivery.metadata | {"fit_seconds": round(seconds, 2)}
+        models.append(model)
+    return models
+
+
+def _fit_delivery(delivery: Delivery) -> tuple:
+    """One delivered model fitted where the engine runs it: (the model, seconds)."""
+    start = time.perf_counter()
+    delivery.model.fit(*delivery.fit)
+    return delivery.model, time.perf_counter() - start
 
 
 #: How a delivered model's temperature is fitted, as its metadata says.
@@ -390,12 +432,16 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
     augmenting = {name for name in trained if model_class(name).augments} if augmentation else set()
     corrupted = extract_corrupted(plans, {n: plan[n] for n in trained}, {n: feature_sets[n].recipe for n in trained},
                                   augmenting, progress=progress)
-    runs = {}
+    runs, deliveries = {}, {}
     for name in trained:
         for protocol in plan[name]:
-            runs[name, protocol] = cross_validate(feature_sets[name], name, protocol, params=params.get(name), seed=seed,
-                                                  augmentation=augmentation, study=study, corrupted=corrupted,
-                                                  deliver=deliver, plan=plans[protocol], progress=progress)
+            runs[name, protocol], deliveries[name, protocol] = _cross_validate(
+                feature_sets[name], name, protocol, n_folds=n_folds, max_folds=None, params=params.get(name), seed=seed,
+                augmentation=augmentation, study=study, corrupted=corrupted, deliver=deliver, plan=plans[protocol],
+                progress=progress, n_jobs=-1)
+    delivering = [key for key, delivery in deliveries.items() if delivery is not None]
+    for key, model in zip(delivering, deliver_models([deliveries[key] for key in delivering])):
+        runs[key].model = model
     members = member_names(params)
     for protocol in plan.get("ensemble", ()):
         available = [runs[m, protocol] if (m, protocol) in runs else runs[flat, protocol]

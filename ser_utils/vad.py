@@ -83,7 +83,8 @@ def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 class _RecentSpans:
     """The spans of the clips this process read last, by content: an ensemble's members and prediction's warnings
-    read the same clip, so the detector runs once for it. Thread-safe (the members run side by side)."""
+    read the same clip, and a worker making corrupted copies reads the same babble talkers again and again, so the
+    detector runs once for each. Thread-safe (the members run side by side)."""
 
     def __init__(self, size: int):
         self.size, self.spans, self.lock = size, OrderedDict(), threading.Lock()
@@ -103,7 +104,9 @@ class _RecentSpans:
         return span
 
 
-_RECENT = _RecentSpans(size=32)
+#: A span is a few dozen bytes: 4096 of them cover every clip of the full corpus that a worker's copies talk over
+#: (the corrupted copies of the 12-actor report 15 % faster than with 32).
+_RECENT = _RecentSpans(size=4096)
 
 
 def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:

@@ -54,6 +54,19 @@ def test_a_corruption_gives_the_same_samples_every_time_and_another_seed_other_s
     assert len(once) == len(clean)
 
 
+def test_a_babble_talker_rewritten_on_the_disk_is_read_again(tmp_path):
+    import soundfile as sf
+
+    clip, talker = tmp_path / "clip.wav", tmp_path / "talker.wav"
+    sf.write(clip, speechlike(seed=1), RATE)
+    sf.write(talker, speechlike(seed=2), RATE)
+    babble = Corruption(str(clip), (("babble", 5.0),), (1, 2), (str(talker),))
+    before = augment.corrupt_file(babble, RATE)
+    assert np.array_equal(before, augment.corrupt_file(babble, RATE))
+    sf.write(talker, speechlike(seconds=3.0, seed=3), RATE)  # the same path, another voice
+    assert not np.allclose(before, augment.corrupt_file(babble, RATE))
+
+
 def test_a_telephone_line_keeps_300_to_3400_hz():
     noise = 0.1 * augment.coloured_noise("white", 2 * RATE, np.random.default_rng(2))
     phone = augment.telephone(noise, RATE)

@@ -86,7 +86,8 @@ def compile_kernels() -> None:
 
     numba compiles librosa's kernels on first use and caches them in the environment. Processes that compiled the
     same kernels at once on a fresh environment left a cache that crashed later ones (segfault in ``librosa.yin``),
-    so ``make test`` calls this before its test processes start side by side.
+    so the Makefile calls this when it creates the environment, before any workers (of ``make report``'s first
+    extraction, or of ``make test``) start side by side.
     """
     import tempfile
 
