@@ -41,7 +41,8 @@ ENSEMBLE_CANDIDATES = [
 ]
 
 
-def main() -> None:
+def command_line() -> argparse.ArgumentParser:
+    """The benchmark's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="synthetic", choices=["synthetic", "ravdess"])
     parser.add_argument("--data-dir", default=None, help="folder holding the Actor_XX folders")
@@ -52,7 +53,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     parser.add_argument("--augment", action="store_true", help="train on corrupted copies of the training clips too")
     parser.add_argument("--copies", type=int, default=augment.Augmentation.copies, help="corrupted copies per clip")
+    parser.add_argument("--snr-db", nargs=2, type=float, metavar=("LOW", "HIGH"),
+                        default=list(augment.Augmentation.snr_db), help="SNR range the copies' noise is drawn from")
+    parser.add_argument("--noises", nargs="+", metavar="KIND=SHARE", default=_noise_words(augment.Augmentation.noises),
+                        help=f"each noise kind's share of the copies' noise draws ({', '.join(augment.NOISE_KINDS)})")
     parser.add_argument("--robustness", action="store_true", help="score every model on corrupted test clips")
+    return parser
+
+
+def main() -> None:
+    parser = command_line()
     args = parser.parse_args()
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
@@ -63,7 +73,7 @@ def main() -> None:
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()
-    augmentation = augment.Augmentation(copies=args.copies, seed=args.seed) if args.augment else None
+    augmentation = _augmentation(parser, args) if args.augment else None
     runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, augmentation=augmentation,
                               study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
                               progress=False)
@@ -180,6 +190,23 @@ def _mean_std(values: pd.Series) -> str:
     return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
 
 
+def _noise_words(noises) -> list[str]:
+    """``(("white", 0.2), ...)`` as the command line writes it: ``["white=0.2", ...]``."""
+    return [f"{kind}={share:g}" for kind, share in noises]
+
+
+def _augmentation(parser: argparse.ArgumentParser, args) -> augment.Augmentation:
+    """The training policy the command line asks for (a bad ``--noises`` or ``--snr-db`` stops with why)."""
+    try:
+        noises = tuple((kind, float(share)) for kind, share in (word.split("=", 1) for word in args.noises))
+        low, high = args.snr_db
+        if low > high:
+            raise ValueError(f"--snr-db {low:g} {high:g}: the lower bound comes first")
+        return augment.Augmentation(copies=args.copies, seed=args.seed, snr_db=(low, high), noises=noises)
+    except ValueError as error:
+        parser.error(f"{error} (--noises takes KIND=SHARE words, e.g. white=0.5 babble=0.5)")
+
+
 def _make_args(args) -> list[str]:
     """The Make variables that reproduce this run."""
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
@@ -189,6 +216,9 @@ def _make_args(args) -> list[str]:
     switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(ALL_PROTOCOLS) else []
     switches += ["--augment"] if args.augment else []
     switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []
+    policy = augment.Augmentation
+    switches += [f"--snr-db {args.snr_db[0]:g} {args.snr_db[1]:g}"] if args.augment and tuple(args.snr_db) != policy.snr_db else []
+    switches += [f"--noises {' '.join(args.noises)}"] if args.augment and args.noises != _noise_words(policy.noises) else []
     switches += ["--robustness"] if args.robustness else []
     return words + ([f'ACCURACY_ARGS="{" ".join(switches)}"'] if switches else [])
 

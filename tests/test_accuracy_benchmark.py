@@ -95,3 +95,18 @@ def test_the_ablation_leaves_out_each_member_in_turn(gender_table, monkeypatch):
     uar = evaluation.fold_metrics(single)["uar"]
     assert choices.loc[1, "test UAR"] == f"{uar.mean():.3f} ± {uar.std(ddof=0):.3f}"
     assert benchmark.ensemble_choices({}) is None  # a member's runs missing: no table
+
+
+def test_the_copies_policy_is_set_from_the_command_line_and_written_back_to_reproduce_it():
+    import pytest
+
+    accuracy = _benchmark("accuracy")
+    parser = accuracy.command_line()
+    args = parser.parse_args(["--augment", "--snr-db", "0", "15", "--noises", "white=0.3", "babble=0.7"])
+    policy = accuracy._augmentation(parser, args)
+    assert policy.snr_db == (0.0, 15.0) and policy.noises == (("white", 0.3), ("babble", 0.7))
+    assert 'ACCURACY_ARGS="--augment --snr-db 0 15 --noises white=0.3 babble=0.7"' in accuracy._make_args(args)
+    assert accuracy._make_args(parser.parse_args(["--augment"])) == ['ACCURACY_ARGS="--augment"']
+    for bad in (["--noises", "white"], ["--noises", "hum=1"], ["--noises", "white=0.5"], ["--snr-db", "20", "0"]):
+        with pytest.raises(SystemExit):
+            accuracy._augmentation(parser, parser.parse_args(["--augment", *bad]))
