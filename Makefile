@@ -6,7 +6,7 @@
 #                    MODEL=best|ensemble|cnn|svm|egemaps_lr|compare_lr|seed_cnn SPLIT=speaker|random EPOCHS=40 FOLDS=6 SEED=42
 #                    AUGMENT=1 (corrupted copies per training clip; 0: clean training)
 #                    ACTORS=12 (speakers of the synthetic corpus: even, 4-24; 24 is RAVDESS's full shape)
-#                    SCHEDULER=tcp://host:8786 (a Dask scheduler: extraction and the folds' training run on its workers)
+#                    SCHEDULER=tcp://host:8786 (a Dask scheduler: extraction and training run on its workers)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

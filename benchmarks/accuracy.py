@@ -20,6 +20,7 @@ import argparse
 import itertools
 import os
 import time
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,7 @@ def command_line() -> argparse.ArgumentParser:
 def main() -> None:
     parser = command_line()
     args = parser.parse_args()
+    augmentation = _augmentation(parser, args) if args.augment else None  # a bad policy stops before any work
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
     table = corpus.build_labels_table(dataset.path, args.scheme)
@@ -73,7 +75,6 @@ def main() -> None:
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()
-    augmentation = _augmentation(parser, args) if args.augment else None
     runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, augmentation=augmentation,
                               study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
                               progress=False)
@@ -82,6 +83,10 @@ def main() -> None:
     candidates = ensemble_candidates(runs)
     training_kind = f"trained with {args.copies} corrupted cop{'y' if args.copies == 1 else 'ies'} per clip" \
         if augmentation else "trained on clean clips"
+    custom = augmentation is not None and (augmentation.snr_db, augmentation.noises) != (
+        augment.Augmentation.snr_db, augment.Augmentation.noises)
+    if custom:
+        training_kind += f" (noise at {augmentation.snr_db[0]:g}-{augmentation.snr_db[1]:g} dB: {' '.join(args.noises)})"
     title = (f"Accuracy benchmark: {dataset.label}, scheme {args.scheme} ({len(table)} clips, "
              f"{table['actor'].nunique()} actors), {training_kind}, all folds, {seconds / 60:.1f} min on "
              f"{os.cpu_count()} cores")
@@ -100,10 +105,12 @@ def main() -> None:
     print(markdown)
     out = config.REPORTS_DIR / dataset.name
     out.mkdir(parents=True, exist_ok=True)
-    stem = "accuracy-augmented" if augmentation else "accuracy"
+    stem = ("accuracy-augmented-policy" if custom else "accuracy-augmented") if augmentation else "accuracy"
     with atomic_path(out / f"{stem}.md") as tmp:
         tmp.write_text(markdown)
-    write_json(out / f"{stem}.json", {"title": title, "dataset": dataset.to_dict(), "scheme": args.scheme,
+    write_json(out / f"{stem}.json", {"title": title, "command": " ".join(["make accuracy", *_make_args(args)]),
+                                      "augmentation": asdict(augmentation) if augmentation else None,
+                                      "dataset": dataset.to_dict(), "scheme": args.scheme,
                                       "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
                                       "ensemble_candidates": [] if candidates is None
                                       else candidates.reset_index().to_dict("records"),
@@ -204,7 +211,8 @@ def _augmentation(parser: argparse.ArgumentParser, args) -> augment.Augmentation
             raise ValueError(f"--snr-db {low:g} {high:g}: the lower bound comes first")
         return augment.Augmentation(copies=args.copies, seed=args.seed, snr_db=(low, high), noises=noises)
     except ValueError as error:
-        parser.error(f"{error} (--noises takes KIND=SHARE words, e.g. white=0.5 babble=0.5)")
+        hint = "" if str(error).startswith("--snr-db") else " (--noises takes KIND=SHARE words, e.g. white=0.5 babble=0.5)"
+        parser.error(f"{error}{hint}")
 
 
 def _make_args(args) -> list[str]:

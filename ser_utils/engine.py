@@ -1,6 +1,6 @@
 """Where the parallel work runs: this machine's cores, or the workers of a Dask cluster.
 
-Feature extraction, the features of corrupted copies, the simulated rooms and the folds' training go through
+Feature extraction, the features of corrupted copies, the simulated rooms, the folds' training and the delivered models' fits go through
 :func:`parallel_map`. By default joblib spreads them over this machine's cores. Given the address of a running Dask
 scheduler (``make report SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls
 run on that cluster's workers (Dask's ``Client.map``), with identical results: a file's features depend on that file

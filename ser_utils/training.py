@@ -9,8 +9,10 @@ averaged probabilities are exactly what the ensemble of that fold's members pred
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
@@ -169,11 +171,12 @@ def delivered_schedule(histories: list[dict]) -> dict:
 @dataclass
 class Delivery:
     """What fitting a run's delivered model needs: the unfitted ``model`` (the family and settings of its folds, trained
-    as :func:`delivered_schedule` says), every clip's rows with their corrupted copies (``fit``), every fold's
-    validation (probabilities before temperature, targets) to calibrate it, and its metadata but the fit time."""
+    as :func:`delivered_schedule` says), ``rows()`` giving every clip's features and targets with their corrupted
+    copies (assembled only when its fit is dispatched, so that every run's arrays are never in memory at once), every
+    fold's validation (probabilities before temperature, targets) to calibrate it, and its metadata but the fit time."""
 
     model: object
-    fit: tuple[np.ndarray, np.ndarray]
+    rows: Callable[[], tuple[np.ndarray, np.ndarray]]
     calibration: list
     metadata: dict
 
@@ -194,15 +197,19 @@ def delivery_of(feature_set: FeatureSet, fold_model, records: list[dict], calibr
                             augmentation=augmentation) | delivery_record(records, protocol, {
         "epochs": schedule.get("epochs"), "learning_rates_replayed": bool(schedule.get("learning_rates")),
         "temperature": POOLED_TEMPERATURE if model.calibrate else "none (not calibrated)"})
-    return Delivery(model, with_copies(features, targets, table, everything, copies, corrupted), calibration, metadata)
+    rows = functools.partial(with_copies, features, targets, table, everything, copies, corrupted)
+    return Delivery(model, rows, calibration, metadata)
 
 
 def deliver_models(deliveries: list[Delivery], *, n_jobs: int = -1) -> list:
     """The delivered models, fitted side by side (``n_jobs`` at a time, or on a Dask cluster: :mod:`ser_utils.engine`),
-    the networks first (the longest fits); a family that calibrates gets one temperature fitted on every fold's
-    validation predictions pooled."""
+    those trained for the most epochs first (the networks: the longest fits); a family that calibrates gets one
+    temperature fitted on every fold's validation predictions pooled."""
+    if not deliveries:
+        return []
     order = sorted(range(len(deliveries)), key=lambda i: -deliveries[i].model.params.get("epochs", 0))
-    fitted = dict(zip(order, parallel_map(_fit_delivery, [deliveries[i] for i in order], n_jobs=n_jobs)))
+    work = ((deliveries[i].model, deliveries[i].rows()) for i in order)  # assembled as dispatched
+    fitted = dict(zip(order, parallel_map(_fit_delivery, work, n_jobs=n_jobs)))
     models = []
     for i, delivery in enumerate(deliveries):
         model, seconds = fitted[i]
@@ -214,11 +221,12 @@ def deliver_models(deliveries: list[Delivery], *, n_jobs: int = -1) -> list:
     return models
 
 
-def _fit_delivery(delivery: Delivery) -> tuple:
-    """One delivered model fitted where the engine runs it: (the model, seconds)."""
+def _fit_delivery(work: tuple) -> tuple:
+    """One delivered model fitted where the engine runs it: ``(model, (features, targets))`` -> (the model, seconds)."""
+    model, rows = work
     start = time.perf_counter()
-    delivery.model.fit(*delivery.fit)
-    return delivery.model, time.perf_counter() - start
+    model.fit(*rows)
+    return model, time.perf_counter() - start
 
 
 #: How a delivered model's temperature is fitted, as its metadata says.
@@ -411,8 +419,9 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
 
     The ensemble runs under a protocol only where all its members did. ``augmentation``, ``study``
     and ``deliver`` (fit the delivered models on every clip; the accuracy benchmark, which saves
-    nothing, does not) are passed to :func:`cross_validate`; the corrupted clips they need are
-    extracted first, once for all models (each clip corrupted once for every feature recipe).
+    nothing, does not) act as in :func:`cross_validate`; the corrupted clips they need are
+    extracted first, once for all models (each clip corrupted once for every feature recipe), and the delivered
+    models are fitted last, side by side (:func:`deliver_models`).
     """
     params, plan = params or {}, plan or accuracy_plan()
     labels = list(table["label"].cat.categories)

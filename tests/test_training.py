@@ -182,6 +182,30 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
     assert training.delivered_schedule([{}, {}]) == {}  # not trained by epochs
 
 
+class _Recorded:
+    """A stand-in model that remembers the rows it was fitted on."""
+
+    def __init__(self, epochs: int | None, calibrate: bool):
+        self.params = {"epochs": epochs} if epochs else {}
+        self.calibrate, self.temperature = calibrate, 1.0
+
+    def fit(self, features, targets):
+        self.fitted_on = float(features.sum())
+        return self
+
+
+def test_delivered_models_fitted_side_by_side_come_back_to_their_own_runs():
+    calibration = [(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([1, 0]))]  # confidently wrong: a temperature > 1
+    deliveries = [training.Delivery(_Recorded(epochs, calibrate), lambda value=value: (np.full((2, 2), value), np.zeros(2)),
+                                    calibration, {"name": value})
+                  for value, epochs, calibrate in [(1.0, None, True), (2.0, 40, False), (3.0, 12, False)]]
+    models = training.deliver_models(deliveries, n_jobs=2)
+    assert [m.fitted_on for m in models] == [4.0, 8.0, 12.0]  # fitted longest first, returned in the runs' order
+    assert [m.metadata["name"] for m in models] == [1.0, 2.0, 3.0] and all("fit_seconds" in m.metadata for m in models)
+    assert models[0].temperature > 1 and models[1].temperature == models[2].temperature == 1.0
+    assert training.deliver_models([]) == []
+
+
 def test_a_training_is_reused_only_when_code_clips_and_settings_are_unchanged(gender_table, tmp_path, monkeypatch,
                                                                                capsys):
     from ser_utils import config
