@@ -42,7 +42,9 @@ class Augmentation:
     same in every fold (480 corrupted clips; the robustness benchmark in 3.7 min instead of 20.3), was measured on
     the same sample (2026-12-03, ``make accuracy ... ACCURACY_ARGS="--protocols speaker --augment --robustness"``):
     clean 0.696 against 0.692, white 10 dB 0.487 against 0.475, but babble of real speakers at 10 dB 0.360 against
-    0.435 (gender 0.754 against 0.881): not adopted.
+    0.435 (gender 0.754 against 0.881): not adopted. Babble as 70 % of the noise draws at 0-15 dB (``--snr-db 0 15
+    --noises white=0.1 pink=0.15 brown=0.05 babble=0.7``, same day) left babble at 10 dB where it was (0.438) and lost
+    white and pink noise at 10 dB 2.5 points each (0.450, 0.517), clean 0.683: not adopted.
     """
 
     copies: int = 1
