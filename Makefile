@@ -149,8 +149,8 @@ test_params = $(TEST_PARAMS_$(firstword $(subst _, ,$(1))))
 TEST_ARGS ?=
 
 # One pytest run over the notebooks $(1) (nbval; prepared with the test parameters, in one process) and the test
-# folders $(2). With tests, on both cores; the notebooks alone run in one process (the scheduler that keeps their cells together, and the order that
-# starts the longest first, live in tests/conftest.py).
+# folders $(2). With tests, on both cores; the notebooks alone run in one process (the scheduler that keeps their
+# cells together, and the order that starts the longest first, live in tests/conftest.py).
 define run_tests
 	@scratch=$$(mktemp -d "$$PWD/.nbval-XXXXXX") && trap 'rm -rf "$$scratch"' EXIT && \
 	$(if $(1),$(PY) tests/prepare_notebooks.py $(foreach n,$(1),--next notebooks/$(n).ipynb "$$scratch/$(n).ipynb" \

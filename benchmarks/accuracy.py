@@ -83,10 +83,9 @@ def main() -> None:
     candidates = ensemble_candidates(runs)
     training_kind = f"trained with {args.copies} corrupted cop{'y' if args.copies == 1 else 'ies'} per clip" \
         if augmentation else "trained on clean clips"
-    custom = augmentation is not None and (augmentation.snr_db, augmentation.noises) != (
-        augment.Augmentation.snr_db, augment.Augmentation.noises)
+    custom = _policy_switches(args)
     if custom:
-        training_kind += f" (noise at {augmentation.snr_db[0]:g}-{augmentation.snr_db[1]:g} dB: {' '.join(args.noises)})"
+        training_kind += f" ({' '.join(custom)})"
     title = (f"Accuracy benchmark: {dataset.label}, scheme {args.scheme} ({len(table)} clips, "
              f"{table['actor'].nunique()} actors), {training_kind}, all folds, {seconds / 60:.1f} min on "
              f"{os.cpu_count()} cores")
@@ -215,6 +214,16 @@ def _augmentation(parser: argparse.ArgumentParser, args) -> augment.Augmentation
         parser.error(f"{error}{hint}")
 
 
+def _policy_switches(args) -> list[str]:
+    """The options that set the copies' policy apart from :class:`~ser_utils.augment.Augmentation`'s (none without
+    ``--augment``)."""
+    if not args.augment:
+        return []
+    default = augment.Augmentation
+    switches = [f"--snr-db {args.snr_db[0]:g} {args.snr_db[1]:g}"] if tuple(args.snr_db) != default.snr_db else []
+    return switches + ([f"--noises {' '.join(args.noises)}"] if args.noises != _noise_words(default.noises) else [])
+
+
 def _make_args(args) -> list[str]:
     """The Make variables that reproduce this run."""
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
@@ -224,9 +233,7 @@ def _make_args(args) -> list[str]:
     switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(ALL_PROTOCOLS) else []
     switches += ["--augment"] if args.augment else []
     switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []
-    policy = augment.Augmentation
-    switches += [f"--snr-db {args.snr_db[0]:g} {args.snr_db[1]:g}"] if args.augment and tuple(args.snr_db) != policy.snr_db else []
-    switches += [f"--noises {' '.join(args.noises)}"] if args.augment and args.noises != _noise_words(policy.noises) else []
+    switches += _policy_switches(args)
     switches += ["--robustness"] if args.robustness else []
     return words + ([f'ACCURACY_ARGS="{" ".join(switches)}"'] if switches else [])
 

@@ -1,4 +1,4 @@
-"""Atomic writes: a file is either absent or complete, never half-written."""
+"""Atomic writes (a file is either absent or complete, never half-written), and what tells that a file changed."""
 
 from __future__ import annotations
 
@@ -90,3 +90,13 @@ def remove_leftovers(folder: Path, pattern: str, *, older_than_s: float = 3600.0
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
+
+
+def file_stamp(path: str) -> str:
+    """Size and modification time of a file, or "missing" (deleted or unreadable since labelling: extraction
+    reports it): a changed file changes the keys of everything cached from it."""
+    try:
+        stat = os.stat(path)
+        return f"{stat.st_size}\0{stat.st_mtime_ns}"
+    except OSError:
+        return "missing"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import load_audio
+from ..storage import file_stamp
 from .rooms import room_response
 from .signals import (NOISE_EXPONENTS, babble, coloured_noise, first_seconds_of_speech, mix_at_snr, mp3, reverberate,
                       telephone)
@@ -133,7 +133,7 @@ def apply(corruption: Corruption, samples: np.ndarray, rate: int, sources: list[
 
     def voices() -> list[np.ndarray]:
         if loaded["sources"] is None:
-            loaded["sources"] = [babble_voice(path, rate, _stamp(path)) for path in corruption.sources]
+            loaded["sources"] = [babble_voice(path, rate, file_stamp(path)) for path in corruption.sources]
         return loaded["sources"]
 
     out = np.asarray(samples, dtype=np.float32)
@@ -145,22 +145,13 @@ def apply(corruption: Corruption, samples: np.ndarray, rate: int, sources: list[
 
 
 @functools.lru_cache(maxsize=256)
-def babble_voice(path: str, rate: int, stamp: tuple) -> np.ndarray:
-    """The clip at ``path`` at ``rate``, read-only, remembered while its ``stamp`` (:func:`_stamp`) holds: a worker
-    making corrupted copies reads the same babble talkers again and again (the last 256: 4 s clips take 60 MB at
-    16 kHz, 170 MB at 44.1 kHz)."""
+def babble_voice(path: str, rate: int, stamp: str) -> np.ndarray:
+    """The clip at ``path`` at ``rate``, read-only, remembered while its ``stamp`` (size and modification time:
+    :func:`~ser_utils.storage.file_stamp`) holds: a worker making corrupted copies reads the same babble talkers
+    again and again (the last 256: 4 s clips take 60 MB at 16 kHz, 170 MB at 44.1 kHz)."""
     samples = load_audio(path, sample_rate=rate)[0]
     samples.flags.writeable = False
     return samples
-
-
-def _stamp(path: str) -> tuple:
-    """Size and modification time of ``path`` (None if it cannot be read: loading it then says why)."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return (None, None)
-    return status.st_size, status.st_mtime_ns
 
 
 def corrupt_file(corruption: Corruption, rate: int, res_type: str = "soxr_hq") -> np.ndarray:

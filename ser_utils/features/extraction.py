@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from .. import config
 from ..audio import AudioError
 from ..engine import parallel_map
 from ..provenance import code_fingerprint, versions_of
-from ..storage import atomic_path, remove_leftovers
+from ..storage import atomic_path, file_stamp, remove_leftovers
 from .recipes import Recipe
 
 
@@ -47,16 +46,6 @@ def recipe_code(recipe: Recipe) -> str:
     by it: editing other code (a plot, the t-SNE helper) keeps them; editing what computes the features does not."""
     held = [value for value in vars(recipe).values() if isinstance(value, Recipe)]
     return code_fingerprint(_extract_chunk, type(recipe), *(type(value) for value in held)) + versions_of(*FEATURE_PACKAGES)
-
-
-def file_stamp(path: str) -> str:
-    """Size and modification time of a file, or "missing" (deleted or unreadable since labelling: extraction
-    reports it): a changed file changes the keys of everything cached from it."""
-    try:
-        stat = os.stat(path)
-        return f"{stat.st_size}\0{stat.st_mtime_ns}"
-    except OSError:
-        return "missing"
 
 
 def cache_key(paths: list[str], recipe: Recipe) -> str:
