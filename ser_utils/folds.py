@@ -59,18 +59,23 @@ def plan_folds(table: pd.DataFrame, protocol: str, *, n_folds: int, seed: int,
     """The folds of ``protocol`` over ``table`` with their validation split and corrupted copies.
 
     No copies under ``speaker-norm`` (a copy would change a speaker's statistics); the study only under
-    ``speaker``; the delivered model's copies (babble from every other speaker) only with ``deliver``.
+    ``speaker``; the delivered model's copies (babble from every other speaker) only with ``deliver``. The copies
+    of all folds are planned together, so that a clip's copy is one corrupted clip in as many folds as its babble
+    allows (:meth:`~ser_utils.augment.Augmentation.planned_corruptions`).
     """
     augmentation = augmentation if protocol != "speaker-norm" else None
     study = tuple(study) if protocol == "speaker" else ()
-    folds = []
+    splits = []
     for number, (train, test) in enumerate(make_folds(table, protocol, n_folds=n_folds, seed=seed)):
         fit, validation = validation_split(table, train, protocol, seed=seed + number)
-        folds.append(Fold(
-            number, train, fit, validation, test,
-            fit_copies=tuple(augmentation.corruptions(table, fit)) if augmentation else (),
-            refit_copies=tuple(augmentation.corruptions(table, train, fit)) if augmentation else (),
-            studied=tuple(study_corruptions(table, test, study, seed=seed)) if study else ()))
+        splits.append((train, fit, validation, test))
     delivering = augmentation is not None and deliver
-    return FoldPlan(protocol, tuple(folds),
-                    tuple(augmentation.corruptions(table, np.arange(len(table)))) if delivering else ())
+    everything = np.arange(len(table))
+    uses = [use for train, fit, _, _ in splits for use in ((fit, fit), (train, fit))] + \
+        ([(everything, everything)] if delivering else [])
+    copies = [tuple(c) for c in augmentation.planned_corruptions(table, uses)] if augmentation else [()] * len(uses)
+    folds = tuple(Fold(number, train, fit, validation, test, fit_copies=copies[2 * number],
+                       refit_copies=copies[2 * number + 1],
+                       studied=tuple(study_corruptions(table, test, study, seed=seed)) if study else ())
+                  for number, (train, fit, validation, test) in enumerate(splits))
+    return FoldPlan(protocol, folds, copies[-1] if delivering else ())

@@ -188,6 +188,36 @@ def test_copies_for_early_stopping_never_carry_a_validation_speakers_voice():
     assert {actor_of[c.path] for c in refit} == train_actors and set(fit) <= set(refit)
 
 
+@pytest.mark.parametrize("n_actors", [12, 24])
+def test_folds_share_a_clips_copy_where_their_babble_pools_allow_and_never_take_an_unseen_voice(n_actors):
+    table = corpus_table(n_actors=n_actors, clips=6)
+    babble_only = augment.Augmentation(p_noise=1.0, noises=(("babble", 1.0),))
+    actor_of = dict(zip(table["path"], table["actor"]))
+    for protocol in ("speaker", "random"):
+        plan = folds.plan_folds(table, protocol, n_folds=6, seed=42, augmentation=babble_only)
+        for fold in plan.folds:
+            fit_paths = set(table["path"].iloc[fold.fit])
+            for copy in fold.fit_copies + fold.refit_copies:
+                voices = [actor_of[path] for path in copy.sources]
+                assert set(copy.sources) <= fit_paths and actor_of[copy.path] not in voices
+                assert len(set(voices)) == augment.BABBLE_TALKERS  # four other speakers, as a fold alone would give
+        one_by_one = {c for fold in plan.folds for c in babble_only.corruptions(table, fold.fit)
+                      + babble_only.corruptions(table, fold.train, fold.fit)}
+        one_by_one |= set(babble_only.corruptions(table, np.arange(len(table))))  # the delivered model's
+        shared = set(plan.training_copies())
+        assert len(shared) < 0.75 * len(one_by_one)
+
+
+def test_uses_share_a_babble_while_their_common_pool_holds_enough_speakers():
+    actors = np.repeat([1, 2, 3, 4, 5], 2)
+    speakers_1_to_4, speakers_1_to_5, speakers_2_to_5 = actors <= 4, actors <= 5, actors >= 2
+    groups = augment.babble_groups([speakers_1_to_4, speakers_1_to_5, speakers_2_to_5], actors)
+    assert [members for members, _ in groups] == [[0, 1], [2]]
+    assert np.array_equal(groups[0][1], speakers_1_to_4) and np.array_equal(groups[1][1], speakers_2_to_5)
+    poor = actors <= 2  # a pool of two speakers: babble of two, shared with a pool that holds them
+    assert [members for members, _ in augment.babble_groups([poor, speakers_1_to_5], actors)] == [[0, 1]]
+
+
 def test_folds_and_copies_are_planned_once_per_protocol_and_read_by_every_model(mini_table, monkeypatch):
     made = []
     plan_folds = folds.plan_folds

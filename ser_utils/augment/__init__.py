@@ -22,7 +22,7 @@ training speakers), and :data:`STUDY_CONDITIONS` with :func:`study_corruptions` 
 one condition at a time (babble from the fold's other test clips).
 """
 
-from .policy import BABBLE_TALKERS, NOISE_KINDS, Augmentation, babble_sources
+from .policy import BABBLE_TALKERS, NOISE_KINDS, Augmentation, babble_groups, babble_sources
 from .rooms import ROOMS_DIR, Room, impulse_response, make_room, simulate
 from .signals import (NOISE_EXPONENTS, babble, coloured_noise, first_seconds_of_speech, mix_at_snr, mp3, reverberate,
                       speech_power, telephone)
@@ -30,6 +30,6 @@ from .steps import STEPS, Corruption, Step, apply, clip_seed, corrupt_file
 from .study import STUDY_CONDITIONS, STUDY_ROOMS, showcase, study_corruptions
 
 __all__ = ["Augmentation", "BABBLE_TALKERS", "Corruption", "NOISE_EXPONENTS", "NOISE_KINDS", "ROOMS_DIR", "Room", "STEPS",
-           "STUDY_CONDITIONS", "STUDY_ROOMS", "Step", "apply", "babble", "babble_sources", "clip_seed", "coloured_noise",
+           "STUDY_CONDITIONS", "STUDY_ROOMS", "Step", "apply", "babble", "babble_groups", "babble_sources", "clip_seed", "coloured_noise",
            "corrupt_file", "first_seconds_of_speech", "impulse_response", "make_room", "mix_at_snr", "mp3",
            "reverberate", "showcase", "simulate", "speech_power", "study_corruptions", "telephone"]

@@ -89,17 +89,68 @@ class Augmentation:
     def corruptions(self, table, index, pool_index=None) -> list[Corruption]:
         """Every copy of every clip at positions ``index`` of ``table``; babble from the clips at ``pool_index``
         (default: ``index``) of other speakers than the clip's."""
-        pool = table.iloc[index if pool_index is None else pool_index][["path", "actor"]].to_numpy()
-        corruptions = []
-        for path, actor in table.iloc[index][["path", "actor"]].to_numpy():
-            for copy in range(self.copies):
-                steps = self.chain(path, copy)
-                sources = ()
-                if any(step[0] == "babble" for step in steps):
-                    salt = zlib.crc32(f"{clip_identity(path)}:{copy}".encode())
-                    sources = babble_sources(pool[pool[:, 1] != actor], salt=salt)
-                corruptions.append(Corruption(path, steps, clip_seed(self.seed, path, copy, 1), sources))
-        return corruptions
+        return self.planned_corruptions(table, [(index, index if pool_index is None else pool_index)])[0]
+
+    def planned_corruptions(self, table, uses) -> list[list[Corruption]]:
+        """For each use ``(index, pool_index)`` (a fold's clips and the clips its babble may come from), every copy
+        of every clip at positions ``index`` of ``table``, with babble from the clips at ``pool_index`` of other
+        speakers than the clip's.
+
+        A clip's copy is one corrupted clip for as many of its uses as possible: its babble is drawn from the clips
+        that all their pools hold, as long as these hold :data:`BABBLE_TALKERS` speakers (or as many as the
+        poorest pool); where they do not, the uses are split (:func:`babble_groups`). So its features are
+        extracted once for several folds: 1121 corrupted clips for the 12-actor report's two protocols instead of
+        2092 with each fold's own babble, 1794 instead of 3878 for 24 actors.
+        """
+        rows, actors = table[["path", "actor"]].to_numpy(), table["actor"].to_numpy()
+        pools = [np.isin(np.arange(len(table)), pool) for _, pool in uses]
+        uses_of: dict[int, list[int]] = {}  # clip position -> the uses that hold it
+        for number, (index, _) in enumerate(uses):
+            for position in map(int, index):
+                uses_of.setdefault(position, []).append(number)
+        copies: list[dict[tuple[int, int], Corruption]] = []  # per copy: (use, clip position) -> the corrupted clip
+        for copy in range(self.copies):
+            planned = {}
+            for position, numbers in uses_of.items():
+                path = table["path"].iat[position]
+                steps, seed = self.chain(path, copy), clip_seed(self.seed, path, copy, 1)
+                if not any(step[0] == "babble" for step in steps):
+                    planned.update(((number, position), Corruption(path, steps, seed)) for number in numbers)
+                    continue
+                salt = zlib.crc32(f"{clip_identity(path)}:{copy}".encode())
+                others = actors != actors[position]
+                for group, candidates in babble_groups([pools[number] & others for number in numbers], actors):
+                    sources = babble_sources(rows[candidates], salt=salt)
+                    planned.update(((numbers[member], position), Corruption(path, steps, seed, sources))
+                                   for member in group)
+            copies.append(planned)
+        return [[planned[number, int(position)] for position in index for planned in copies]
+                for number, (index, _) in enumerate(uses)]
+
+
+def babble_groups(pools: list[np.ndarray], actors: np.ndarray,
+                  talkers: int = BABBLE_TALKERS) -> list[tuple[list[int], np.ndarray]]:
+    """Split the uses of one copy (each a boolean mask of the clips its babble may come from, ``pools``) into
+    groups that share one babble: ``(members, candidates)``, the clips every member's pool holds.
+
+    A group's candidates hold ``talkers`` speakers, or as many as its poorest member's pool. The first group takes
+    every remaining use and gives up, one at a time, the use whose absence leaves the most speakers; the rest
+    form the next groups the same way. Deterministic: the same pools give the same groups.
+    """
+    def speakers(mask: np.ndarray) -> int:
+        return len(np.unique(actors[mask]))
+
+    groups, remaining = [], list(range(len(pools)))
+    while remaining:
+        members = list(remaining)
+        needed = min(talkers, *(speakers(pools[m]) for m in members))
+        while speakers(common := np.logical_and.reduce([pools[m] for m in members])) < needed:
+            left_out = max(range(len(members)), key=lambda k: (
+                speakers(np.logical_and.reduce([pools[m] for j, m in enumerate(members) if j != k])), k))
+            members.pop(left_out)
+        groups.append((members, common))
+        remaining = [m for m in remaining if m not in members]
+    return groups
 
 
 def babble_sources(candidates: np.ndarray, salt: int, talkers: int = BABBLE_TALKERS) -> tuple[str, ...]:
