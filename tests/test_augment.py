@@ -214,8 +214,9 @@ def test_uses_share_a_babble_while_their_common_pool_holds_enough_speakers():
     groups = augment.babble_groups([speakers_1_to_4, speakers_1_to_5, speakers_2_to_5], actors)
     assert [members for members, _ in groups] == [[0, 1], [2]]
     assert np.array_equal(groups[0][1], speakers_1_to_4) and np.array_equal(groups[1][1], speakers_2_to_5)
-    poor = actors <= 2  # a pool of two speakers: babble of two, shared with a pool that holds them
-    assert [members for members, _ in augment.babble_groups([poor, speakers_1_to_5], actors)] == [[0, 1]]
+    poor = actors <= 2  # a pool of two speakers shares no babble with one of five: that one would get two talkers
+    assert [members for members, _ in augment.babble_groups([poor, speakers_1_to_5], actors)] == [[1], [0]]
+    assert [members for members, _ in augment.babble_groups([poor, poor & (actors >= 2)], actors)] == [[0], [1]]
 
 
 def test_folds_and_copies_are_planned_once_per_protocol_and_read_by_every_model(mini_table, monkeypatch):

@@ -157,6 +157,24 @@ def test_opensmile_works_in_a_process_that_loaded_the_networks():
     assert done.returncode != 0 and "TensorFlow was imported before openSMILE" in done.stderr, done.stderr[-1000:]
 
 
+@pytest.mark.parametrize("feature_set", sorted(features.OPENSMILE_SIZES))
+def test_the_reused_opensmile_extractor_gives_the_packages_functionals_to_the_bit(feature_set):
+    import opensmile
+
+    fresh_each_clip = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                                      feature_level=opensmile.FeatureLevel.Functionals)
+    reused = features.recipes.SmileExtractor(feature_set, 16000)
+    rng = np.random.default_rng(0)
+    clips = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (48000, 8000, 30000)]
+    clips.append(0.3 * np.sin(np.arange(40000) / 9).astype(np.float32))
+    for clip in clips + clips[:1]:  # the first clip again, after the others: no state carried between clips
+        expected = fresh_each_clip.process_signal(clip, 16000).to_numpy()[0]
+        assert np.array_equal(reused.functionals(clip), expected, equal_nan=True)
+    with pytest.warns(UserWarning, match="too short"):
+        too_short = fresh_each_clip.process_signal(clips[0][:50], 16000).to_numpy()[0]
+    assert np.array_equal(reused.functionals(clips[0][:50]), too_short, equal_nan=True)
+
+
 def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(monkeypatch, tmp_path):
     from ser_utils import audio, augment
 

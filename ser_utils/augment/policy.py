@@ -37,8 +37,9 @@ class Augmentation:
     2.7 points on clean speech (0.717 -> 0.690, within the spread over folds); babble as half at 0-30 dB moved no
     condition beyond that spread.
 
-    The babble comes from the corpus's speakers, so a clip's copy differs between folds (2092 corrupted clips for the
-    480 of the 12-actor corpus). Babble from 12 synthetic background talkers in six other languages (eSpeak NG), the
+    The babble comes from the corpus's training speakers, so a clip's copy can differ between folds: planned for all
+    folds at once (:meth:`planned_corruptions`), the 12-actor report's two protocols need 1121 corrupted clips for its
+    480 (2092 when each fold drew its own babble). Babble from 12 synthetic background talkers in six other languages (eSpeak NG), the
     same in every fold (480 corrupted clips; the robustness benchmark in 3.7 min instead of 20.3), was measured on
     the same sample (2026-12-03, ``make accuracy ... ACCURACY_ARGS="--protocols speaker --augment --robustness"``):
     clean 0.696 against 0.692, white 10 dB 0.487 against 0.475, but babble of real speakers at 10 dB 0.360 against
@@ -133,9 +134,10 @@ def babble_groups(pools: list[np.ndarray], actors: np.ndarray,
     """Split the uses of one copy (each a boolean mask of the clips its babble may come from, ``pools``) into
     groups that share one babble: ``(members, candidates)``, the clips every member's pool holds.
 
-    A group's candidates hold ``talkers`` speakers, or as many as its poorest member's pool. The first group takes
-    every remaining use and gives up, one at a time, the use whose absence leaves the most speakers; the rest
-    form the next groups the same way. Deterministic: the same pools give the same groups.
+    A group's candidates hold ``talkers`` speakers (or, where no member's pool holds that many, as many as the
+    richest), so sharing never makes a babble poorer than its use alone would draw. The first group takes every
+    remaining use and gives up, one at a time, the use whose absence leaves the most speakers; the rest form the
+    next groups the same way. Deterministic: the same pools give the same groups.
     """
     def speakers(mask: np.ndarray) -> int:
         return len(np.unique(actors[mask]))
@@ -143,8 +145,8 @@ def babble_groups(pools: list[np.ndarray], actors: np.ndarray,
     groups, remaining = [], list(range(len(pools)))
     while remaining:
         members = list(remaining)
-        needed = min(talkers, *(speakers(pools[m]) for m in members))
-        while speakers(common := np.logical_and.reduce([pools[m] for m in members])) < needed:
+        while speakers(common := np.logical_and.reduce([pools[m] for m in members])) < \
+                min(talkers, max(speakers(pools[m]) for m in members)):
             left_out = max(range(len(members)), key=lambda k: (
                 speakers(np.logical_and.reduce([pools[m] for j, m in enumerate(members) if j != k])), k))
             members.pop(left_out)
