@@ -39,13 +39,16 @@ class Augmentation:
 
     The babble comes from the corpus's training speakers, so a clip's copy can differ between folds: planned for all
     folds at once (:meth:`planned_corruptions`), the 12-actor report's two protocols need 1121 corrupted clips for its
-    480 (2092 when each fold drew its own babble). Babble from 12 synthetic background talkers in six other languages (eSpeak NG), the
-    same in every fold (480 corrupted clips; the robustness benchmark in 3.7 min instead of 20.3), was measured on
-    the same sample (2026-12-03, ``make accuracy ... ACCURACY_ARGS="--protocols speaker --augment --robustness"``):
-    clean 0.696 against 0.692, white 10 dB 0.487 against 0.475, but babble of real speakers at 10 dB 0.360 against
-    0.435 (gender 0.754 against 0.881): not adopted. Babble as 70 % of the noise draws at 0-15 dB (``--snr-db 0 15
-    --noises white=0.1 pink=0.15 brown=0.05 babble=0.7``, same day) left babble at 10 dB where it was (0.438) and lost
-    white and pink noise at 10 dB 2.5 points each (0.450, 0.517), clean 0.683: not adopted.
+    480 (2092 when each fold drew its own babble). Measured on the same sample (2026-12-03, the command below), sharing
+    moved no condition beyond another draw of the copies: clean 0.685 against 0.692, white 10 dB 0.481 against 0.475,
+    babble 10 dB 0.419 against 0.435 (gender 0.848 against 0.881), phone 0.562 against 0.554. Babble from 12 synthetic
+    background talkers in six other languages (eSpeak NG), the same in every fold (480 corrupted clips; the robustness
+    benchmark in 3.7 min instead of 20.3), was measured on the same sample (2026-12-03, ``make accuracy ...
+    ACCURACY_ARGS="--protocols speaker --augment --robustness"``): clean 0.696 against 0.692, white 10 dB 0.487 against
+    0.475, but babble of real speakers at 10 dB 0.360 against 0.435 (gender 0.754 against 0.881): not adopted. Babble as
+    70 % of the noise draws at 0-15 dB (``--snr-db 0 15 --noises white=0.1 pink=0.15 brown=0.05 babble=0.7``, same day)
+    left babble at 10 dB where it was (0.438) and lost white and pink noise at 10 dB 2.5 points each (0.450, 0.517),
+    clean 0.683: not adopted.
     """
 
     copies: int = 1
