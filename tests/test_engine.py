@@ -67,23 +67,28 @@ def test_make_checks_the_scheduler_address(address, ok):
     assert (found == []) == ok and all("SCHEDULER=" in problem and "tcp://host:8786" in problem for problem in found)
 
 
-def test_folds_trained_on_a_dask_cluster_predict_what_the_local_folds_predict(gender_table, cluster, monkeypatch):
-    """Every fold's network and classical model, fitted on the cluster's workers, gives the local probabilities."""
+def test_folds_and_delivered_models_trained_on_a_dask_cluster_predict_what_the_local_ones_predict(gender_table, cluster,
+                                                                                                  monkeypatch):
+    """Every fold's network and classical model, and the delivered models fitted on every clip afterwards, fitted on
+    the cluster's workers, give the local probabilities."""
     recipe = features.MatrixRecipe(duration=1.0, n_mfcc=13, deltas=False)
     sets = {"svm": features.extract_features(gender_table, features.StatsRecipe(), cache_dir=None, progress=False),
             "cnn": features.extract_features(gender_table, recipe, cache_dir=None, progress=False)}
 
     def train_all(n_jobs: int):
-        return [training.cross_validate(sets[name], name, "speaker", max_folds=2, params=params, deliver=False,
-                                        progress=False, n_jobs=n_jobs)
+        return [training.cross_validate(sets[name], name, "speaker", max_folds=2, params=params, progress=False,
+                                        n_jobs=n_jobs)
                 for name, params in (("svm", None), ("cnn", {"epochs": 2, "filters": (8, 8)}))]
 
     local = train_all(n_jobs=1)  # in this process: no local workers to start (and load TensorFlow) for the check
     monkeypatch.setenv(engine.SCHEDULER_VARIABLE, cluster.scheduler_address)
     remote, tasks = tasks_run_on(cluster, lambda: train_all(n_jobs=-1))
-    assert any("_fit_fold" in name for name in tasks), tasks
+    assert any("_fit_fold" in name for name in tasks) and any("_fit_delivery" in name for name in tasks), tasks
     for local_run, remote_run in zip(local, remote):
         columns = [column for column in local_run.predictions if column.startswith("p_")]
         assert len(local_run.predictions) == len(remote_run.predictions) > 0
         np.testing.assert_allclose(local_run.predictions[columns], remote_run.predictions[columns], atol=1e-6,
                                    err_msg=local_run.model_name)
+        every_clip = sets[local_run.model_name].features
+        np.testing.assert_allclose(local_run.model.predict_proba(every_clip), remote_run.model.predict_proba(every_clip),
+                                   atol=1e-6, err_msg=f"delivered {local_run.model_name}")
