@@ -270,7 +270,7 @@ class SmileExtractor:
     ``opensmile.Smile.process_signal`` parses the configuration and builds openSMILE's components anew for every
     clip; openSMILE's API resets a finished run so that it can run again, which gives the same functionals to the bit
     (``tests/test_features.py``) and saves 5-6 ms of the ~40 that a 3 s clip costs for either set (the reset itself
-    costs ~15 ms of what is left). The package's own ``Smile`` object still supplies the configuration and options,
+    is about a quarter of what is left). The package's own ``Smile`` object still supplies the configuration and options,
     so nothing of them is written here.
     """
 
