@@ -90,5 +90,6 @@ def test_folds_and_delivered_models_trained_on_a_dask_cluster_predict_what_the_l
         np.testing.assert_allclose(local_run.predictions[columns], remote_run.predictions[columns], atol=1e-6,
                                    err_msg=local_run.model_name)
         every_clip = sets[local_run.model_name].features
-        np.testing.assert_allclose(local_run.model.predict_proba(every_clip), remote_run.model.predict_proba(every_clip),
-                                   atol=1e-6, err_msg=f"delivered {local_run.model_name}")
+        np.testing.assert_allclose(local_run.model.predict_proba(every_clip),
+                                   remote_run.model.predict_proba(every_clip), atol=1e-6,
+                                   err_msg=f"delivered {local_run.model_name}")

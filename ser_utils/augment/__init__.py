@@ -29,7 +29,7 @@ from .signals import (NOISE_EXPONENTS, babble, coloured_noise, first_seconds_of_
 from .steps import STEPS, Corruption, Step, apply, clip_seed, corrupt_file
 from .study import STUDY_CONDITIONS, STUDY_ROOMS, showcase, study_corruptions
 
-__all__ = ["Augmentation", "BABBLE_TALKERS", "Corruption", "NOISE_EXPONENTS", "NOISE_KINDS", "ROOMS_DIR", "Room", "STEPS",
-           "STUDY_CONDITIONS", "STUDY_ROOMS", "Step", "apply", "babble", "babble_groups", "babble_sources", "clip_seed", "coloured_noise",
-           "corrupt_file", "first_seconds_of_speech", "impulse_response", "make_room", "mix_at_snr", "mp3",
-           "reverberate", "showcase", "simulate", "speech_power", "study_corruptions", "telephone"]
+__all__ = ["Augmentation", "BABBLE_TALKERS", "Corruption", "NOISE_EXPONENTS", "NOISE_KINDS", "ROOMS_DIR", "Room",
+           "STEPS", "STUDY_CONDITIONS", "STUDY_ROOMS", "Step", "apply", "babble", "babble_groups", "babble_sources",
+           "clip_seed", "coloured_noise", "corrupt_file", "first_seconds_of_speech", "impulse_response", "make_room",
+           "mix_at_snr", "mp3", "reverberate", "showcase", "simulate", "speech_power", "study_corruptions", "telephone"]

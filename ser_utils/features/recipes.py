@@ -267,10 +267,10 @@ _SMILE_LOCKS = {name: threading.Lock() for name in OPENSMILE_SIZES}
 class SmileExtractor:
     """One openSMILE extractor of a feature set's functionals at one sample rate, set up once and reset between clips.
 
-    ``opensmile.Smile.process_signal`` parses the configuration and builds openSMILE's components anew for every
-    clip; openSMILE's API resets a finished run so that it can run again, which gives the same functionals to the bit
-    (``tests/test_features.py``) and saves 5-6 ms of the ~40 that a 3 s clip costs for either set (the reset itself
-    is about a quarter of what is left). The package's own ``Smile`` object still supplies the configuration and options,
+    ``opensmile.Smile.process_signal`` parses the configuration and builds openSMILE's components anew for every clip;
+    openSMILE's API resets a finished run so that it can run again, which gives the same functionals to the bit
+    (``tests/test_features.py``) and saves 5-6 ms of the ~40 that a 3 s clip costs for either set (the reset itself is
+    about a quarter of what is left). The package's own ``Smile`` object still supplies the configuration and options,
     so nothing of them is written here.
     """
 
