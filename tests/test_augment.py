@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from ser_utils import augment, evaluation, features, folds, training
 from ser_utils.augment import Corruption
+from ser_utils.augment.steps import clip_identity
 
 RATE = 16000
 
@@ -201,6 +204,9 @@ def test_folds_share_a_clips_copy_where_their_babble_pools_allow_and_never_take_
                 voices = [actor_of[path] for path in copy.sources]
                 assert set(copy.sources) <= fit_paths and actor_of[copy.path] not in voices
                 assert len(set(voices)) == augment.BABBLE_TALKERS  # four other speakers, as a fold alone would give
+        for copy in plan.delivery_copies:  # the delivered model's: babble of any four other speakers
+            voices = [actor_of[path] for path in copy.sources]
+            assert len(set(voices)) == augment.BABBLE_TALKERS and actor_of[copy.path] not in voices
         one_by_one = {c for fold in plan.folds for c in babble_only.corruptions(table, fold.fit)
                       + babble_only.corruptions(table, fold.train, fold.fit)}
         one_by_one |= set(babble_only.corruptions(table, np.arange(len(table))))  # the delivered model's
@@ -208,7 +214,26 @@ def test_folds_share_a_clips_copy_where_their_babble_pools_allow_and_never_take_
         assert len(shared) < 0.75 * len(one_by_one)
 
 
-def test_uses_share_a_babble_while_their_common_pool_holds_enough_speakers():
+def test_a_use_alone_draws_each_copys_babble_from_its_pool_in_clip_then_copy_order():
+    table = corpus_table(n_actors=6)
+    policy = augment.Augmentation(copies=2, p_noise=1.0, noises=(("babble", 0.5), ("white", 0.5)))
+    index, pool = np.arange(0, len(table), 2), np.flatnonzero(table["actor"] <= 5)
+    expected = []
+    for path, actor in table.iloc[index][["path", "actor"]].to_numpy():
+        candidates = table.iloc[pool][["path", "actor"]].to_numpy()
+        for copy in range(policy.copies):
+            steps = policy.chain(path, copy)
+            salt = zlib.crc32(f"{clip_identity(path)}:{copy}".encode())
+            sources = augment.babble_sources(candidates[candidates[:, 1] != actor], salt=salt) \
+                if any(step[0] == "babble" for step in steps) else ()
+            expected.append(Corruption(path, steps, augment.clip_seed(policy.seed, path, copy, 1), sources))
+    assert policy.corruptions(table, index, pool) == expected and any(c.sources for c in expected)
+    everything = np.arange(len(table))  # planned beside another use: the same clips, copies and order
+    planned = policy.planned_corruptions(table, [(index, pool), (everything, everything)])[0]
+    assert [(c.path, c.steps, c.seed) for c in planned] == [(c.path, c.steps, c.seed) for c in expected]
+
+
+def test_uses_share_a_babble_while_their_common_pool_holds_enough_speakers_and_clips():
     actors = np.repeat([1, 2, 3, 4, 5], 2)
     speakers_1_to_4, speakers_1_to_5, speakers_2_to_5 = actors <= 4, actors <= 5, actors >= 2
     groups = augment.babble_groups([speakers_1_to_4, speakers_1_to_5, speakers_2_to_5], actors)
@@ -217,6 +242,9 @@ def test_uses_share_a_babble_while_their_common_pool_holds_enough_speakers():
     poor = actors <= 2  # a pool of two speakers shares no babble with one of five: that one would get two talkers
     assert [members for members, _ in augment.babble_groups([poor, speakers_1_to_5], actors)] == [[1], [0]]
     assert [members for members, _ in augment.babble_groups([poor, poor & (actors >= 2)], actors)] == [[0], [1]]
+    two_speakers = np.repeat([1, 2], 4)  # the same two speakers, but one pool holds a single clip of each
+    every_clip, first_clips = np.ones(8, bool), np.tile([True, False, False, False], 2)
+    assert [members for members, _ in augment.babble_groups([every_clip, first_clips], two_speakers)] == [[0], [1]]
 
 
 def test_folds_and_copies_are_planned_once_per_protocol_and_read_by_every_model(mini_table, monkeypatch):

@@ -166,13 +166,28 @@ def test_the_reused_opensmile_extractor_gives_the_packages_functionals_to_the_bi
     reused = features.recipes.SmileExtractor(feature_set, 16000)
     rng = np.random.default_rng(0)
     clips = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (48000, 8000, 30000)]
-    clips.append(0.3 * np.sin(np.arange(40000) / 9).astype(np.float32))
+    clips.append(0.3 * np.sin(np.arange(40000) / 9))  # double precision, scaled in it as the package scales it
     for clip in clips + clips[:1]:  # the first clip again, after the others: no state carried between clips
         expected = fresh_each_clip.process_signal(clip, 16000).to_numpy()[0]
         assert np.array_equal(reused.functionals(clip), expected, equal_nan=True)
+    assert len(reused._running._callbacks) == 1  # no clip's sink callback kept alive after its run
     with pytest.warns(UserWarning, match="too short"):
         too_short = fresh_each_clip.process_signal(clips[0][:50], 16000).to_numpy()[0]
     assert np.array_equal(reused.functionals(clips[0][:50]), too_short, equal_nan=True)
+
+
+def test_an_opensmile_run_interrupted_midway_leaves_the_next_clip_a_whole_extractor(monkeypatch):
+    extractor = features.recipes.SmileExtractor("eGeMAPSv02", 16000)
+    clip = (0.1 * np.random.default_rng(1).standard_normal(32000)).astype(np.float32)
+    expected = extractor.functionals(clip)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extractor._running, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        extractor.functionals(clip)
+    assert np.array_equal(extractor.functionals(clip), expected, equal_nan=True)
 
 
 def test_a_cache_is_keyed_by_the_code_that_computes_its_recipe_and_nothing_else(monkeypatch, tmp_path):

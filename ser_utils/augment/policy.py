@@ -101,10 +101,9 @@ class Augmentation:
         speakers than the clip's.
 
         A clip's copy is one corrupted clip for as many of its uses as possible: its babble is drawn from the clips
-        that all their pools hold, as long as these hold :data:`BABBLE_TALKERS` speakers (or as many as the
-        poorest pool); where they do not, the uses are split (:func:`babble_groups`). So its features are
-        extracted once for several folds: 1121 corrupted clips for the 12-actor report's two protocols instead of
-        2092 with each fold's own babble, 1794 instead of 3878 for 24 actors.
+        that all their pools hold, as long as these give it as many talkers as the richest of those pools would
+        (:func:`babble_groups`); where they do not, the uses are split. So its features are extracted once for
+        several folds (the README's *Robustness* counts the corrupted clips this saves).
         """
         rows, actors = table[["path", "actor"]].to_numpy(), table["actor"].to_numpy()
         pools = [np.isin(np.arange(len(table)), pool) for _, pool in uses]
@@ -116,7 +115,7 @@ class Augmentation:
         for copy in range(self.copies):
             planned = {}
             for position, numbers in uses_of.items():
-                path = table["path"].iat[position]
+                path = rows[position, 0]
                 steps, seed = self.chain(path, copy), clip_seed(self.seed, path, copy, 1)
                 if not any(step[0] == "babble" for step in steps):
                     planned.update(((number, position), Corruption(path, steps, seed)) for number in numbers)
@@ -137,22 +136,25 @@ def babble_groups(pools: list[np.ndarray], actors: np.ndarray,
     """Split the uses of one copy (each a boolean mask of the clips its babble may come from, ``pools``) into
     groups that share one babble: ``(members, candidates)``, the clips every member's pool holds.
 
-    A group's candidates hold ``talkers`` speakers (or, where no member's pool holds that many, as many as the
-    richest), so sharing never makes a babble poorer than its use alone would draw. The first group takes every
-    remaining use and gives up, one at a time, the use whose absence leaves the most speakers; the rest form the
-    next groups the same way. Deterministic: the same pools give the same groups.
+    A group's candidates give a babble as many speakers and clips (up to ``talkers`` of each) as its richest member's
+    pool would, so sharing never makes a babble poorer than its use alone would draw it. The first group takes every
+    remaining use and gives up, one at a time, the use whose absence leaves the richest candidates; the rest form
+    the next groups the same way. Deterministic: the same pools give the same groups.
     """
-    def speakers(mask: np.ndarray) -> int:
-        return len(np.unique(actors[mask]))
+    def richness(mask: np.ndarray) -> tuple[int, int]:
+        """(speakers, clips) of a babble drawn from ``mask`` (:func:`babble_sources`: at most ``talkers`` each)."""
+        clips_per_speaker = np.unique(actors[mask], return_counts=True)[1]
+        return min(talkers, len(clips_per_speaker)), min(talkers, int(np.minimum(clips_per_speaker, talkers).sum()))
 
     groups, remaining = [], list(range(len(pools)))
     while remaining:
         members = list(remaining)
-        while speakers(common := np.logical_and.reduce([pools[m] for m in members])) < \
-                min(talkers, max(speakers(pools[m]) for m in members)):
+        wanted = np.max([richness(pools[m]) for m in members], axis=0)
+        while np.any(richness(common := np.logical_and.reduce([pools[m] for m in members])) < wanted):
             left_out = max(range(len(members)), key=lambda k: (
-                speakers(np.logical_and.reduce([pools[m] for j, m in enumerate(members) if j != k])), k))
+                richness(np.logical_and.reduce([pools[m] for j, m in enumerate(members) if j != k])), k))
             members.pop(left_out)
+            wanted = np.max([richness(pools[m]) for m in members], axis=0)
         groups.append((members, common))
         remaining = [m for m in remaining if m not in members]
     return groups

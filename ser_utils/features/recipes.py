@@ -283,29 +283,35 @@ class SmileExtractor:
         self._paths, self.sample_rate, self._running = paths, sample_rate, None
 
     def _runner(self):
-        """The configured openSMILE instance, set up on first use (or again after a failed run)."""
+        """A configured openSMILE instance: the one the last clip left reset, else a new one."""
         if self._running is None:
             options = self._smile._options() | {"sampleRate": self.sample_rate, "nBits": 16, "source": str(
                 Path(self._smile.default_config_root) / self._paths.EXTERNAL_INPUT_CONFIG)}
-            self._running = self._smile._smile(options=options)
-        return self._running
+            return self._smile._smile(options=options)
+        runner, self._running = self._running, None  # held back until this clip is through it
+        runner._callbacks.clear()  # the last clip's sink callback, which its reset unregistered
+        return runner
 
     def functionals(self, samples: np.ndarray) -> np.ndarray:
-        """The functionals of mono ``samples`` at :attr:`sample_rate` (NaN where the clip is too short for any)."""
+        """The functionals of mono ``samples`` at :attr:`sample_rate` (NaN where the clip is too short for any).
+
+        An error or an interrupt midway frees the instance: the next clip gets a new one, never a half-run one.
+        """
         values: list = []
         runner = self._runner()
         try:
             runner.external_sink_set_callback_ex(self._paths.EXTERNAL_OUTPUT_COMPONENT,
                                                  self._smile._sink_callback(values, [], []))
+            # scaled in the clip's own precision, as the package does
             runner.external_audio_source_write_data(self._paths.EXTERNAL_SOURCE_COMPONENT,
-                                                    bytes((np.asarray(samples, np.float32) * 32768).astype(np.int16)))
+                                                    bytes((np.asarray(samples) * 32768).astype(np.int16)))
             runner.external_audio_source_set_eoi(self._paths.EXTERNAL_SOURCE_COMPONENT)
             runner.run()
             runner.reset()
-        except Exception:
+        except BaseException:
             runner.free()
-            self._running = None
             raise
+        self._running = runner
         return values[0].reshape(-1) if values else np.full(self._smile.num_features, np.nan)
 
 
@@ -344,7 +350,7 @@ class OpenSmileRecipe(Recipe):
 
     def transform(self, samples: np.ndarray) -> np.ndarray:
         """The functionals of the speech (a functional openSMILE cannot compute reads 0)."""
-        with _SMILE_LOCKS[self.feature_set]:  # one extractor per set and process: one clip through it at a time
+        with _SMILE_LOCKS[self.feature_set]:  # one extractor per set, rate and process: one clip through it at a time
             values = _smile(self.feature_set, self.sample_rate).functionals(samples)
         return np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
