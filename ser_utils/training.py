@@ -442,12 +442,13 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
     corrupted = extract_corrupted(plans, {n: plan[n] for n in trained}, {n: feature_sets[n].recipe for n in trained},
                                   augmenting, progress=progress)
     runs, deliveries = {}, {}
-    for name in trained:
+    for name in networks_first(trained):
         for protocol in plan[name]:
             runs[name, protocol], deliveries[name, protocol] = _cross_validate(
                 feature_sets[name], name, protocol, n_folds=n_folds, max_folds=None, params=params.get(name), seed=seed,
                 augmentation=augmentation, study=study, corrupted=corrupted, deliver=deliver, plan=plans[protocol],
                 progress=progress, n_jobs=-1)
+    runs = {(name, protocol): runs[name, protocol] for name in trained for protocol in plan[name]}  # the plan's order
     delivering = [key for key, delivery in deliveries.items() if delivery is not None]
     for key, model in zip(delivering, deliver_models([deliveries[key] for key in delivering])):
         runs[key].model = model
@@ -459,6 +460,17 @@ def train_all(table: pd.DataFrame, *, plan: dict | None = None, n_folds: int = 6
         if len(available) == len(members):  # never an ensemble with a member missing
             runs["ensemble", protocol] = combine_runs(available)
     return runs
+
+
+def networks_first(names: list[str]) -> list[str]:
+    """``names`` with the families that train for the most epochs (the networks) first, the others in their order.
+
+    A worker process measures its memory after its first task and is replaced once it has grown by 300 MB (joblib's
+    guard against leaks), which loading TensorFlow does: when classical models ran first, every worker was replaced
+    after its first network fold, and its successor loaded TensorFlow again (6-8 s of both cores idle per report).
+    Networks first, the workers' first task loads it.
+    """
+    return sorted(names, key=lambda name: -model_class(name).defaults.get("epochs", 0))
 
 
 def extract_corrupted(plans: dict[str, FoldPlan], plan: dict, recipes: dict, augmenting: set[str], *,

@@ -206,6 +206,21 @@ def test_delivered_models_fitted_side_by_side_come_back_to_their_own_runs():
     assert training.deliver_models([]) == []
 
 
+def test_networks_are_cross_validated_first_and_the_runs_keep_the_plans_order(mini_table, monkeypatch):
+    order = []
+
+    def recorded(feature_set, name, protocol, **kwargs):  # what training would do, without training
+        order.append((name, protocol))
+        return f"{name} / {protocol}", None
+
+    monkeypatch.setattr(training, "_cross_validate", recorded)
+    plan = {"svm": ("speaker", "random"), "seed_cnn": ("speaker",), "cnn": ("speaker",)}
+    runs = training.train_all(mini_table, plan=plan, n_folds=2, progress=False)
+    assert order == [("cnn", "speaker"), ("seed_cnn", "speaker"), ("svm", "speaker"), ("svm", "random")]
+    assert list(runs) == [("svm", "speaker"), ("svm", "random"), ("seed_cnn", "speaker"), ("cnn", "speaker")]
+    assert runs["cnn", "speaker"] == "cnn / speaker"
+
+
 def test_a_training_is_reused_only_when_code_clips_and_settings_are_unchanged(gender_table, tmp_path, monkeypatch,
                                                                                capsys):
     from ser_utils import config
