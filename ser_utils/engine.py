@@ -1,10 +1,10 @@
 """Where the parallel work runs: this machine's cores, or the workers of a Dask cluster.
 
-Feature extraction, the features of corrupted copies, the simulated rooms, the folds' training and the delivered models' fits go through
-:func:`parallel_map`. By default joblib spreads them over this machine's cores. Given the address of a running Dask
-scheduler (``make report SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the same calls
-run on that cluster's workers (Dask's ``Client.map``), with identical results: a file's features depend on that file
-alone, and a fold's model on its data and seed.
+Feature extraction, the features of corrupted copies, the simulated rooms, the folds' training and the delivered models'
+fits go through :func:`parallel_map`. By default joblib spreads them over this machine's cores. Given the address of a
+running Dask scheduler (``make report SCHEDULER=tcp://host:8786``, or the ``SER_SCHEDULER`` environment variable), the
+same calls run on that cluster's workers (Dask's ``Client.map``), with identical results: a file's features depend on
+that file alone, and a fold's model on its data and seed.
 Workers need this project installed (``pip install -e .`` in the same environment), the corpus and the project
 folder at the same paths (a shared file system), and one thread each (``dask worker ADDRESS --nthreads 1``): folds
 training side by side in one process would share TensorFlow's random state, so a cluster whose workers have more

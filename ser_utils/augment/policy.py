@@ -146,15 +146,17 @@ def babble_groups(pools: list[np.ndarray], actors: np.ndarray,
         clips_per_speaker = np.unique(actors[mask], return_counts=True)[1]
         return min(talkers, len(clips_per_speaker)), min(talkers, int(np.minimum(clips_per_speaker, talkers).sum()))
 
+    def richest(members: list[int]) -> np.ndarray:
+        """The most speakers and clips any one member's pool gives."""
+        return np.max([richness(pools[m]) for m in members], axis=0)
+
     groups, remaining = [], list(range(len(pools)))
     while remaining:
         members = list(remaining)
-        wanted = np.max([richness(pools[m]) for m in members], axis=0)
-        while np.any(richness(common := np.logical_and.reduce([pools[m] for m in members])) < wanted):
+        while np.any(richness(common := np.logical_and.reduce([pools[m] for m in members])) < richest(members)):
             left_out = max(range(len(members)), key=lambda k: (
                 richness(np.logical_and.reduce([pools[m] for j, m in enumerate(members) if j != k])), k))
             members.pop(left_out)
-            wanted = np.max([richness(pools[m]) for m in members], axis=0)
         groups.append((members, common))
         remaining = [m for m in remaining if m not in members]
     return groups
