@@ -152,20 +152,29 @@ def _cross_validate(feature_set: FeatureSet, model_name: str, protocol: str, *, 
     return run, delivery
 
 
-def delivered_schedule(histories: list[dict]) -> dict:
-    """Training settings of the delivered model that the folds chose: for networks, the median of the epochs at
-    which the folds' validation loss was lowest (the weights early stopping kept), at the per-epoch learning rates
-    (Keras logs the rate each epoch trained at) of the fold that stopped nearest that median among those that ran
-    that long; a constant rate if no fold logged its rates. Nothing for families that do not train by epochs."""
+def delivered_schedule(histories: list[dict], warmup_epochs: int = 0) -> dict:
+    """Training settings of the delivered model that the folds chose: for networks, the median of the epochs whose
+    weights early stopping kept (the lowest validation loss after the first ``warmup_epochs``; the last epoch of a fold
+    that never left them), at the per-epoch learning rates (Keras logs the rate each epoch trained at) of the fold
+    that stopped nearest that median among those that ran that long; a constant rate if no fold logged its rates.
+    Nothing for families that do not train by epochs."""
     validated = [history for history in histories if history.get("val_loss")]
     if not validated:
         return {}
-    stopped = [int(np.argmin(history["val_loss"])) + 1 for history in validated]
+    stopped = [kept_epoch(history["val_loss"], warmup_epochs) for history in validated]
     epochs = int(np.median(stopped))
     long_enough = [(abs(best - epochs), number) for number, (best, history) in enumerate(zip(stopped, validated))
                    if len(history.get("learning_rate", [])) >= epochs]
     rates = validated[min(long_enough)[1]]["learning_rate"][:epochs] if long_enough else None
     return {"epochs": epochs, "learning_rates": rates}
+
+
+def kept_epoch(validation_losses: list[float], warmup_epochs: int = 0) -> int:
+    """The epoch (from 1) whose weights early stopping kept: the lowest validation loss after the warm-up, or the
+    last epoch if training ended within it (nothing was restored)."""
+    if len(validation_losses) <= warmup_epochs:
+        return len(validation_losses)
+    return warmup_epochs + int(np.argmin(validation_losses[warmup_epochs:])) + 1
 
 
 @dataclass
@@ -190,7 +199,7 @@ def delivery_of(feature_set: FeatureSet, fold_model, records: list[dict], calibr
     table, features = feature_set.table, feature_set.features
     targets = table["label"].cat.codes.to_numpy()
     everything = np.arange(len(table))
-    schedule = delivered_schedule([record["history"] for record in records])
+    schedule = delivered_schedule([record["history"] for record in records], fold_model.params.get("warmup_epochs", 0))
     model = build_model(fold_model.name, fold_model.labels, feature_set.recipe, seed=seed,
                         **(fold_model.params | schedule))
     metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=0.0,

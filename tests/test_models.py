@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from ser_utils import models
+from ser_utils import models, training
 from ser_utils.models import ModelMismatch
 
 
@@ -60,6 +60,19 @@ def test_a_network_without_held_out_data_trains_the_epochs_and_learning_rates_it
     model.fit(data, labels)
     assert model.epochs_run == 3
     np.testing.assert_allclose(model.history["learning_rate"], rates, rtol=1e-6)
+
+
+def test_a_network_never_keeps_an_epoch_of_its_warm_up():
+    """Validation labels the opposite of training's: validation loss is lowest after the first epoch and then rises,
+    as on a fold of real voices where early stopping used to restore a network at chance."""
+    model = models.build_model("cnn", ["a", "b"], seed=0, epochs=12, patience=2, warmup_epochs=3)
+    data, labels = toy_problem(model.recipe.shape, n=100)
+    model.fit(data[:80], labels[:80], (data[80:], 1 - labels[80:]))
+    assert np.argmin(model.history["val_loss"]) < 3  # the first epochs were the best on validation...
+    assert model.epochs_run == 3 + 2 + 1  # ...yet training went on past the warm-up, then waited its patience
+    kept = training.kept_epoch(model.history["val_loss"], 3)
+    probabilities = model.predict_proba(data[80:])[np.arange(20), 1 - labels[80:]]
+    assert kept > 3 and -np.log(probabilities).mean() == pytest.approx(model.history["val_loss"][kept - 1], rel=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(models.REGISTRY))

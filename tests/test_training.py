@@ -180,6 +180,11 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
     ran_out = [history(4, [0.1] * 4), history(7, [0.1] * 3 + [0.05] * 9)]  # median 5; the nearest fold ran only 4
     assert training.delivered_schedule(ran_out) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
     assert training.delivered_schedule([{}, {}]) == {}  # not trained by epochs
+    # the warm-up's epochs are never kept: the lowest loss after them, or the last epoch of a fold that never left it
+    rising = {"val_loss": [1.0, 1.5, 1.4, 1.3, 1.2, 1.25], "learning_rate": [0.1] * 6}
+    assert training.delivered_schedule([rising], warmup_epochs=2)["epochs"] == 5
+    assert training.delivered_schedule([rising], warmup_epochs=6)["epochs"] == 6
+    assert training.delivered_schedule([rising])["epochs"] == 1
 
 
 class _Recorded:
