@@ -108,7 +108,9 @@ class CNNModel(NetworkModel):
     and only 5-12 % cheaper per epoch (an epoch's time goes less to the convolutions' arithmetic than to the many
     small operations of each step): the design stays. Three of those folds (cosine, wider masks) ended at chance: early
     stopping had restored their first epoch's weights, which led to the warm-up of :class:`NetworkModel`; with it the
-    design scores the same 0.617 ± 0.025, every fold to the digit.
+    design scores the same 0.617 ± 0.025, every fold to the digit. Noise added on the fly in the mel power domain
+    (a training-only layer, a new draw every batch, instead of the fixed copies) lost on clean speech and in every
+    noise (README, *Robustness*): the copies stay.
     ``benchmarks/seeds.py`` measures a variant. Trained with one corrupted copy of each clip (``make report``'s
     ``AUGMENT=1``) it scores 0.564 ± 0.002 on clean speech: the copies cost it 5 points there, for its robustness.
     The three seeds averaged score 0.665 ± 0.076, but in the ensemble no more than one seed (0.717 against
