@@ -152,7 +152,7 @@ def _cross_validate(feature_set: FeatureSet, model_name: str, protocol: str, *, 
     return run, delivery
 
 
-def delivered_schedule(histories: list[dict], warmup_epochs: int = 0) -> dict:
+def delivered_schedule(histories: list[dict], *, warmup_epochs: int) -> dict:
     """Training settings of the delivered model that the folds chose: for networks, the median of the epochs whose
     weights early stopping kept (the lowest validation loss after the first ``warmup_epochs``; the last epoch of a fold
     that never left them), at the per-epoch learning rates (Keras logs the rate each epoch trained at) of the fold
@@ -169,12 +169,15 @@ def delivered_schedule(histories: list[dict], warmup_epochs: int = 0) -> dict:
     return {"epochs": epochs, "learning_rates": rates}
 
 
-def kept_epoch(validation_losses: list[float], warmup_epochs: int = 0) -> int:
-    """The epoch (from 1) whose weights early stopping kept: the lowest validation loss after the warm-up, or the
-    last epoch if training ended within it (nothing was restored)."""
-    if len(validation_losses) <= warmup_epochs:
-        return len(validation_losses)
-    return warmup_epochs + int(np.argmin(validation_losses[warmup_epochs:])) + 1
+def kept_epoch(validation_losses: list[float], warmup_epochs: int) -> int:
+    """The epoch (from 1) whose weights Keras's early stopping kept (no ``min_delta``, no ``baseline``): the first
+    epoch after the warm-up whose validation loss no later one beat (a NaN never beats), or the last epoch if training
+    ended within the warm-up (nothing was restored)."""
+    kept = len(validation_losses)
+    for epoch in range(warmup_epochs, len(validation_losses)):
+        if epoch == warmup_epochs or validation_losses[epoch] < validation_losses[kept - 1]:
+            kept = epoch + 1
+    return kept
 
 
 @dataclass
@@ -199,7 +202,8 @@ def delivery_of(feature_set: FeatureSet, fold_model, records: list[dict], calibr
     table, features = feature_set.table, feature_set.features
     targets = table["label"].cat.codes.to_numpy()
     everything = np.arange(len(table))
-    schedule = delivered_schedule([record["history"] for record in records], fold_model.params.get("warmup_epochs", 0))
+    schedule = delivered_schedule([record["history"] for record in records],
+                                  warmup_epochs=fold_model.params.get("warmup_epochs", 0))
     model = build_model(fold_model.name, fold_model.labels, feature_set.recipe, seed=seed,
                         **(fold_model.params | schedule))
     metadata = run_metadata(table, protocol, everything, [], [], seed=seed, fit_seconds=0.0,
@@ -571,9 +575,14 @@ def stopping_summary(runs: dict[tuple[str, str], Run]) -> str:
         epochs = [fold["epochs_run"] for fold in run.folds]
         if not any(epochs) or run.fold_model is None:
             continue
-        limit = run.fold_model.params["epochs"]
+        limit, params = run.fold_model.params["epochs"], run.fold_model.params
+        warmup, patience = params.get("warmup_epochs", 0), params.get("patience", 0)
         early = sum(count < limit for count in epochs)
-        verdict = ("stopped early in every fold" if early == len(epochs) else
+        verdict = (f"early stopping cannot end a run of {limit} epochs (it watches from epoch {warmup + 1} and waits "
+                   f"{patience}), so " + ("the last epoch was kept" if limit <= warmup else
+                                          f"the best epoch from {warmup + 1} on was kept")
+                   if limit < warmup + patience + 1 else
+                   "stopped early in every fold" if early == len(epochs) else
                    f"stopped early in {early} of {len(epochs)} folds; the others ran to the limit, so more epochs "
                    "might still have helped" if early else
                    "ran to the limit in every fold (early stopping never triggered), so more epochs might help")

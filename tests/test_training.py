@@ -77,7 +77,13 @@ def test_training_summary_lists_folds_and_epochs():
 
 def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():
     class Network:
-        params = {"epochs": 40}
+        params = {"epochs": 40, "warmup_epochs": 10, "patience": 10}
+
+    class Short:
+        params = {"epochs": 12, "warmup_epochs": 10, "patience": 10}
+
+    class Shorter:
+        params = {"epochs": 3, "warmup_epochs": 10, "patience": 10}
 
     class Delivered:
         metadata = {"delivered": {"epochs": 12}}
@@ -88,11 +94,17 @@ def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():
         ("seed_cnn", "speaker"): runs.Run("seed_cnn", "speaker", [], None, [{"epochs_run": 40}] * 2,
                                           fold_model=Network()),
         ("svm", "speaker"): runs.Run("svm", "speaker", [], None, [{"epochs_run": 0}], fold_model=Network()),
+        ("seed_cnn", "random"): runs.Run("seed_cnn", "random", [], None, [{"epochs_run": 12}], fold_model=Short()),
+        ("cnn", "random"): runs.Run("cnn", "random", [], None, [{"epochs_run": 3}], fold_model=Shorter()),
     })
     assert "**cnn** (speaker): epochs run 18, 40 of at most 40: stopped early in 1 of 2 folds" in summary
     assert "The delivered model then trained 12 epochs on every actor." in summary
     assert "**seed_cnn** (speaker): epochs run 40, 40 of at most 40: ran to the limit in every fold" in summary
     assert "svm" not in summary
+    assert ("**seed_cnn** (random): epochs run 12 of at most 12: early stopping cannot end a run of 12 epochs (it "
+            "watches from epoch 11 and waits 10), so the best epoch from 11 on was kept.") in summary
+    assert "**cnn** (random): epochs run 3 of at most 3: early stopping cannot end a run of 3 epochs" in summary
+    assert "so the last epoch was kept." in summary
 
 
 def test_speaker_norm_never_reads_a_test_label(stats_with_a_broken_clip, relabel):
@@ -176,15 +188,18 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
 
     # Keras logs the rate each epoch trained at (before a plateau halves it for the next)
     histories = [history(3, [0.1] * 8), history(5, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.01]), history(9, [0.1] * 12)]
-    assert training.delivered_schedule(histories) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.05, 0.05, 0.025]}
+    assert training.delivered_schedule(histories, warmup_epochs=0) == {"epochs": 5,
+                                                                      "learning_rates": [0.1, 0.1, 0.05, 0.05, 0.025]}
     ran_out = [history(4, [0.1] * 4), history(7, [0.1] * 3 + [0.05] * 9)]  # median 5; the nearest fold ran only 4
-    assert training.delivered_schedule(ran_out) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
-    assert training.delivered_schedule([{}, {}]) == {}  # not trained by epochs
+    assert training.delivered_schedule(ran_out, warmup_epochs=0) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
+    assert training.delivered_schedule([{}, {}], warmup_epochs=0) == {}  # not trained by epochs
     # the warm-up's epochs are never kept: the lowest loss after them, or the last epoch of a fold that never left it
     rising = {"val_loss": [1.0, 1.5, 1.4, 1.3, 1.2, 1.25], "learning_rate": [0.1] * 6}
     assert training.delivered_schedule([rising], warmup_epochs=2)["epochs"] == 5
     assert training.delivered_schedule([rising], warmup_epochs=6)["epochs"] == 6
-    assert training.delivered_schedule([rising])["epochs"] == 1
+    assert training.delivered_schedule([rising], warmup_epochs=0)["epochs"] == 1
+    # as Keras keeps it: the first of equal losses, and never a NaN
+    assert [training.kept_epoch(losses, 1) for losses in ([2.0, 1.0, 1.0, 1.2], [2.0, 1.0, float("nan"), 1.2])] == [2, 2]
 
 
 class _Recorded:

@@ -90,11 +90,12 @@ class NetworkModel(Model):
     Given held-out data, validates after every epoch on it, stops when validation loss has
     not improved for ``patience`` epochs (best weights restored) and, if ``reduce_lr`` is set,
     halves the learning rate on plateaus. The first ``warmup_epochs`` epochs are never kept nor counted towards the
-    patience: while a network starts to learn, its validation loss can stay above the first epoch's for ten epochs
-    on new voices (confidently wrong before it is right), and early stopping then restored the first epoch's weights:
-    a network at chance (UAR 0.100 on a fold of real RAVDESS, seen in 3 of 108 folds of the CNN's variants, 2026-12-03). Without held-out data (the delivered model, fitted on
-    every actor), trains for exactly ``epochs`` epochs at the per-epoch ``learning_rates`` if given
-    (a fold's schedule, replayed: :func:`~ser_utils.training.delivered_schedule`).
+    patience (so a run stops early at ``warmup_epochs + patience + 1`` epochs at the soonest): while a network starts
+    to learn, its validation loss can stay above the first epoch's for ten epochs on new voices (confidently wrong
+    before it is right), and early stopping then restored the first epoch's weights: a network at chance (UAR 0.100 on
+    a fold of real RAVDESS, seen in 3 of 108 folds of the CNN's variants, 2026-12-03). Without held-out data (the
+    delivered model, fitted on every actor), trains for exactly ``epochs`` epochs at the per-epoch ``learning_rates``
+    if given (a fold's schedule, replayed: :func:`~ser_utils.training.delivered_schedule`).
     """
 
     weights_file = "model.keras"

@@ -16,8 +16,10 @@ class SeedCNNModel(NetworkModel):
     about 1.3 s per epoch per fold on 2 cores it is the costliest model, so it stops at 20
     epochs (UAR on real RAVDESS, 12 actors, speaker protocol: 0.317 after up to 40 epochs). Over 3 seeds of its
     initial weights (``benchmarks/seeds.py``, 2026-12-02): 0.211 ± 0.012 after 6 epochs, 0.267 ± 0.012 after 12
-    (``make report``'s cap), 0.297 ± 0.025 after 20. A larger rate does not buy the epochs back: after 6 epochs at
-    3e-4, 0.208 ± 0.009, and at 1e-3, 0.178 ± 0.013 (2026-12-03, the same seeds and folds).
+    (``make report``'s cap; the same with the warm-up of :class:`~ser_utils.models.network.NetworkModel`, which keeps
+    epoch 11 or 12), 0.297 ± 0.025 after 20. A larger rate does not buy the epochs back: after 6 epochs at 3e-4,
+    0.208 ± 0.009, and at 1e-3, 0.178 ± 0.013 (2026-12-03, the same seeds and folds; the 6-epoch runs kept their best
+    epoch, before the warm-up).
     """
 
     name = "seed_cnn"
