@@ -575,19 +575,27 @@ def stopping_summary(runs: dict[tuple[str, str], Run]) -> str:
         epochs = [fold["epochs_run"] for fold in run.folds]
         if not any(epochs) or run.fold_model is None:
             continue
-        limit, params = run.fold_model.params["epochs"], run.fold_model.params
-        warmup, patience = params.get("warmup_epochs", 0), params.get("patience", 0)
-        early = sum(count < limit for count in epochs)
-        verdict = (f"early stopping cannot end a run of {limit} epochs (it watches from epoch {warmup + 1} and waits "
-                   f"{patience}), so " + ("the last epoch was kept" if limit <= warmup else
-                                          f"the best epoch from {warmup + 1} on was kept")
-                   if limit < warmup + patience + 1 else
-                   "stopped early in every fold" if early == len(epochs) else
-                   f"stopped early in {early} of {len(epochs)} folds; the others ran to the limit, so more epochs "
-                   "might still have helped" if early else
-                   "ran to the limit in every fold (early stopping never triggered), so more epochs might help")
+        limit = run.fold_model.params["epochs"]
+        verdict = _stopping_verdict(epochs, run.fold_model.params)
         delivered = run.model.metadata["delivered"]["epochs"] if run.model is not None else None
         then = f" The delivered model then trained {delivered} epochs on every actor." if delivered else ""
         lines.append(f"- **{name}** ({protocol}): epochs run {', '.join(map(str, epochs))} of at most {limit}: "
                      f"{verdict}.{then}")
     return "\n".join(lines) or "No network was trained."
+
+
+def _stopping_verdict(epochs_run: list[int], params: dict) -> str:
+    """What early stopping did in folds that ran ``epochs_run`` epochs with a network's ``params`` (its limit, warm-up
+    and patience), or why it could not act."""
+    limit, warmup, patience = params["epochs"], params.get("warmup_epochs", 0), params.get("patience", 0)
+    if limit < warmup + patience + 1:
+        kept = "the last epoch was kept" if limit <= warmup else f"the best epoch from {warmup + 1} on was kept"
+        return f"early stopping cannot end a run of {limit} epochs (it watches from epoch {warmup + 1} and waits " \
+               f"{patience}), so {kept}"
+    early = sum(count < limit for count in epochs_run)
+    if early == len(epochs_run):
+        return "stopped early in every fold"
+    if early:
+        return f"stopped early in {early} of {len(epochs_run)} folds; the others ran to the limit, so more epochs " \
+               "might still have helped"
+    return "ran to the limit in every fold (early stopping never triggered), so more epochs might help"

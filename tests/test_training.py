@@ -191,7 +191,8 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
     assert training.delivered_schedule(histories, warmup_epochs=0) == {"epochs": 5,
                                                                       "learning_rates": [0.1, 0.1, 0.05, 0.05, 0.025]}
     ran_out = [history(4, [0.1] * 4), history(7, [0.1] * 3 + [0.05] * 9)]  # median 5; the nearest fold ran only 4
-    assert training.delivered_schedule(ran_out, warmup_epochs=0) == {"epochs": 5, "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
+    assert training.delivered_schedule(ran_out, warmup_epochs=0) == {"epochs": 5,
+                                                                     "learning_rates": [0.1, 0.1, 0.1, 0.05, 0.05]}
     assert training.delivered_schedule([{}, {}], warmup_epochs=0) == {}  # not trained by epochs
     # the warm-up's epochs are never kept: the lowest loss after them, or the last epoch of a fold that never left it
     rising = {"val_loss": [1.0, 1.5, 1.4, 1.3, 1.2, 1.25], "learning_rate": [0.1] * 6}
@@ -199,7 +200,8 @@ def test_the_delivered_network_trains_for_the_median_of_the_epochs_the_folds_kep
     assert training.delivered_schedule([rising], warmup_epochs=6)["epochs"] == 6
     assert training.delivered_schedule([rising], warmup_epochs=0)["epochs"] == 1
     # as Keras keeps it: the first of equal losses, and never a NaN
-    assert [training.kept_epoch(losses, 1) for losses in ([2.0, 1.0, 1.0, 1.2], [2.0, 1.0, float("nan"), 1.2])] == [2, 2]
+    ties_and_nan = ([2.0, 1.0, 1.0, 1.2], [2.0, 1.0, float("nan"), 1.2])
+    assert [training.kept_epoch(losses, 1) for losses in ties_and_nan] == [2, 2]
 
 
 class _Recorded:
