@@ -4,6 +4,7 @@ load."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -60,6 +61,8 @@ class Model:
         self.temperature = 1.0
         #: how a loaded composite model loaded its parts (see :func:`~ser_utils.models.load_model`)
         self.runtime = "auto"
+        #: the ONNX copy of the fitted model, once converted (:meth:`_export`); forgotten when it is fitted again
+        self._onnx_graph: bytes | None = None
 
     # ----------------------------------------------------------------- what a family implements
 
@@ -97,8 +100,13 @@ class Model:
         """Write other runtimes' copies of the fitted model into ``run_dir``; return {runtime: file}."""
         if not self.exports_onnx:
             return {}
+        if self._onnx_graph is None:  # converted once: a delivered model is saved as its run's and as an ensemble's
+            with tempfile.TemporaryDirectory() as folder:
+                converted = Path(folder) / ONNX_FILE
+                self._write_onnx(converted)
+                self._onnx_graph = converted.read_bytes()
         with atomic_path(run_dir / ONNX_FILE) as tmp:
-            self._write_onnx(tmp)
+            tmp.write_bytes(self._onnx_graph)
         return {"onnx": ONNX_FILE}
 
     @classmethod
@@ -135,6 +143,7 @@ class Model:
         that stop early; others ignore it. Returns the model.
         """
         self.check_features(features)
+        self._onnx_graph = None
         self._fit(features, np.asarray(targets), validation)
         return self
 
