@@ -294,20 +294,28 @@ def test_a_changed_onnx_copy_is_refused(tmp_path):
 
 def test_a_model_saved_twice_is_converted_to_onnx_once_until_it_is_fitted_again(tmp_path, monkeypatch):
     """A delivered model is saved as its run's and again as an ensemble's member: one conversion serves both."""
+    from ser_utils.models.onnx_model import OnnxModel
+
     model, test_data, _ = fitted("svm")
-    conversions = []
-    convert = type(model)._write_onnx
-    monkeypatch.setattr(type(model), "_write_onnx", lambda self, path: conversions.append(path) or convert(self, path))
-    model.save(tmp_path / "run")
-    model.save(tmp_path / "ensemble" / "members" / "svm")
+    conversions, convert = [], type(model)._write_onnx
+
+    def counted_conversion(self, path):
+        conversions.append(path)
+        convert(self, path)
+
+    monkeypatch.setattr(type(model), "_write_onnx", counted_conversion)
+    run, member = tmp_path / "run", tmp_path / "ensemble" / "members" / "svm"
+    model.save(run)
+    model.save(member)
     assert len(conversions) == 1
-    assert (tmp_path / "run" / "model.onnx").read_bytes() == (tmp_path / "ensemble/members/svm/model.onnx").read_bytes()
+    assert (run / "model.onnx").read_bytes() == (member / "model.onnx").read_bytes()
     data, labels = toy_data(model)
-    model.fit(data[:60], labels[:60])  # other rows: other weights, so a stale copy would predict otherwise
+    model.fit(data[:60], labels[:60])  # other rows: other weights, so a stale graph would predict otherwise
     model.save(tmp_path / "refitted")
     assert len(conversions) == 2
-    np.testing.assert_allclose(models.load_model(tmp_path / "refitted").predict_proba(test_data),
-                               model.predict_proba(test_data), atol=1e-5)
+    from_graph = models.load_model(tmp_path / "refitted")
+    assert isinstance(from_graph, OnnxModel)
+    np.testing.assert_allclose(from_graph.predict_proba(test_data), model.predict_proba(test_data), atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["svm", "compare_lr_factorised"])

@@ -4,7 +4,6 @@ load."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -97,16 +96,18 @@ class Model:
         raise NotImplementedError
 
     def _export(self, run_dir: Path) -> dict:
-        """Write other runtimes' copies of the fitted model into ``run_dir``; return {runtime: file}."""
+        """Write other runtimes' copies of the fitted model into ``run_dir``; return {runtime: file}.
+
+        The ONNX graph is converted once per fit and written again on later saves: a delivered or first-fold model
+        is saved as its run's model and again as a member of the ensemble's."""
         if not self.exports_onnx:
             return {}
-        if self._onnx_graph is None:  # converted once: a delivered model is saved as its run's and as an ensemble's
-            with tempfile.TemporaryDirectory() as folder:
-                converted = Path(folder) / ONNX_FILE
-                self._write_onnx(converted)
-                self._onnx_graph = converted.read_bytes()
         with atomic_path(run_dir / ONNX_FILE) as tmp:
-            tmp.write_bytes(self._onnx_graph)
+            if self._onnx_graph is None:
+                self._write_onnx(tmp)
+                self._onnx_graph = tmp.read_bytes()
+            else:
+                tmp.write_bytes(self._onnx_graph)
         return {"onnx": ONNX_FILE}
 
     @classmethod
