@@ -98,8 +98,10 @@ class CNNModel(NetworkModel):
     early, overfitted); a gender head times an emotion head instead of 10 outputs 0.613 ± 0.014 (no gain, kept
     flat); mixup (alpha 0.2) 0.605 ± 0.016; batch 32 0.564 ± 0.007; 25 epochs instead of 40 0.536 ± 0.021 (most
     folds still improve at 40); dropout 0.2 0.597 ± 0.022 and 0.4 0.602 ± 0.017 (0.3 kept); no per-utterance mean
-    removal 0.550 ± 0.027; statistics over the speech frames only, the padding to 3 s masked out, 0.583 ± 0.004
-    (the spread over the padding carries the speech's length, a cue on this corpus of two sentences).
+    removal 0.550 ± 0.027, and each clip's variance over time divided out as well (CMVN) 0.522 ± 0.021 (2026-12-03,
+    on a slower machine): how much a band varies is a cue; statistics over the speech frames only, the padding to 3 s
+    masked out, 0.583 ± 0.004 (the spread over the padding carries the speech's length, a cue on this corpus of two
+    sentences).
     Decoupled weight decay (AdamW, 0.05) 0.605 ± 0.023 and label smoothing (0.1) 0.611 ± 0.026 (2026-12-03, the
     same seeds and folds; the design itself again 0.617 ± 0.025, to the digit): neither kept. The same day: 60 epochs
     0.626 ± 0.020 (within the spread, for a fifth more training); the learning rate on a cosine schedule instead of
