@@ -99,7 +99,9 @@ class CNNModel(NetworkModel):
     flat); mixup (alpha 0.2) 0.605 ± 0.016; batch 32 0.564 ± 0.007; 25 epochs instead of 40 0.536 ± 0.021 (most
     folds still improve at 40); dropout 0.2 0.597 ± 0.022 and 0.4 0.602 ± 0.017 (0.3 kept); no per-utterance mean
     removal 0.550 ± 0.027, and each clip's variance over time divided out as well (CMVN) 0.522 ± 0.021 (2026-12-03,
-    on a slower machine): how much a band varies is a cue; statistics over the speech frames only, the padding to 3 s
+    on a slower machine), and without SpecAugment 0.557 ± 0.022 (the same day and machine; there the design trained
+    with copies scored 0.581 for seed 42 against 0.569 on the usual machine: other CPUs, other rounding): how much a
+    band varies is a cue, and the masks help new voices; statistics over the speech frames only, the padding to 3 s
     masked out, 0.583 ± 0.004 (the spread over the padding carries the speech's length, a cue on this corpus of two
     sentences).
     Decoupled weight decay (AdamW, 0.05) 0.605 ± 0.023 and label smoothing (0.1) 0.611 ± 0.026 (2026-12-03, the
