@@ -111,17 +111,18 @@ class CNNModel(NetworkModel):
     bands) 0.571 ± 0.043; kernels of 3 in every block 0.618 ± 0.017 and filters 48-96-128-128 0.622 ± 0.021, as good
     and only 5-12 % cheaper per epoch (an epoch's time goes less to the convolutions' arithmetic than to the many
     small operations of each step): the design stays. On a slower machine the same day (where the design scored
-    0.619 ± 0.023, 158-174 s per seed): 128 mel bands instead of 64 0.612 ± 0.020 (48 % more time); a 30 ms hop with
-    60 ms frames (101 x 64) 0.591 ± 0.007, every seed lower, for 20 % less time. 64 ms frames (n_fft 1024) at the 20 ms
-    hop 0.604 ± 0.018. A 2-D CNN on the (frames x bands) image (3 x 3 convolutions, 16-32-64-64 filters, the same
-    normalisation, masks and statistics pooling over time) scored 0.469 for seed 42 where this design scored 0.646
-    on the same machine and folds, still underfitting after 40 epochs (training accuracy 0.47-0.76) at 2.3 times the
-    time per epoch, and lowered the ensemble as a fifth member (0.706 against 0.719): not pursued. Three folds of
-    the cosine and wider-mask variants ended at chance: early stopping had restored their first epoch's weights,
-    which led to the warm-up of :class:`NetworkModel`; with it the design scores the same 0.617 ± 0.025, every fold
-    to the digit. Noise added on the fly in the mel power domain
-    (a training-only layer, a new draw every batch, instead of the fixed copies) lost on clean speech and in every
-    noise (README, *Robustness*): the copies stay.
+    0.619 ± 0.023, 158-174 s per seed): 128 mel bands instead of 64 0.612 ± 0.020 (about half again the time); a
+    30 ms hop with 60 ms frames (101 x 64) 0.591 ± 0.007, every seed lower, for 18 % less time; 64 ms frames instead of
+    40 at the 20 ms hop 0.604 ± 0.018: bands, frames and hop stay. A 2-D CNN on the (frames x bands) image (3 x 3
+    convolutions, 16-32-64-64 filters with 2 x 2 max-pooling after the first three, the frequency axis then folded
+    into the channels; the same normalisation, masks and statistics pooling over time) scored 0.469 ± 0.112 for seed
+    42 where this design scored 0.646 on the same machine and folds, still underfitting after 40 epochs (training
+    accuracy 0.47-0.76) at 3.2 times the time per epoch, and lowered the ensemble as a fifth member (0.706 against
+    0.719): not pursued (one seed: a first look). Three folds of the cosine and wider-mask variants ended at chance:
+    early stopping had restored their first epoch's weights, which led to the warm-up of :class:`NetworkModel`; with
+    it the design scores the same 0.617 ± 0.025, every fold to the digit.
+    Noise added on the fly in the mel power domain (a training-only layer, a new draw every batch, instead of the
+    fixed copies) lost on clean speech and in every noise (README, *Robustness*): the copies stay.
     ``benchmarks/seeds.py`` measures a variant. Trained with one corrupted copy of each clip (``make report``'s
     ``AUGMENT=1``) it scores 0.564 ± 0.002 on clean speech: the copies cost it 5 points there, for its robustness.
     The three seeds averaged score 0.665 ± 0.076, but in the ensemble no more than one seed (0.717 against

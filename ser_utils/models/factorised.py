@@ -6,10 +6,10 @@ clips) separately and multiplies their probabilities. Emotion then gets twice th
 examples per class, at the cost of assuming the two independent given the voice. Conditioning instead, an
 emotion model per gender, P(gender) x P(emotion | gender), lost on real RAVDESS (12 actors, speaker protocol, all
 folds, 2026-12-02) for svm (0.550 against 0.590) and egemaps_lr (0.531 against 0.550) and tied for compare_lr
-(0.613 against 0.612): each emotion model learns from half the clips. Gender as an input, one emotion model on
-features standardised within each gender (a test clip under each, weighted by P(gender)), lifted compare_lr to 0.637
-and egemaps_lr to 0.560, cost svm 2.3 points, and left the ensemble where it was (0.712-0.717 against 0.719,
-2026-12-03): not kept.
+(0.613 against 0.612): each emotion model learns from half the clips. Gender used to standardise the features, one
+emotion model on features standardised within each gender (a test clip under each, weighted by P(gender)), lifted
+compare_lr to 0.637 and egemaps_lr to 0.560, cost svm 2.3 points, and did not lift the ensemble (0.702-0.717 against
+0.719, 2026-12-03): not kept.
 """
 
 from __future__ import annotations
