@@ -29,6 +29,7 @@ from sklearn.metrics import log_loss
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ser_utils import augment, config, corpus, datasets, evaluation, training  # noqa: E402
+from ser_utils.interrupts import interrupt_on_sigterm  # noqa: E402
 from ser_utils.models import ALL_PROTOCOLS, model_class  # noqa: E402
 from ser_utils.runs import probability_column  # noqa: E402
 from ser_utils.storage import atomic_path, write_json  # noqa: E402
@@ -63,6 +64,7 @@ def command_line() -> argparse.ArgumentParser:
 
 
 def main() -> None:
+    interrupt_on_sigterm()  # `kill PID` stops the workers too, as Ctrl-C does
     parser = command_line()
     args = parser.parse_args()
     augmentation = _augmentation(parser, args) if args.augment else None  # a bad policy stops before any work

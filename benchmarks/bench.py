@@ -25,6 +25,7 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ser_utils import config, corpus, datasets, features  # noqa: E402
+from ser_utils.interrupts import interrupt_on_sigterm  # noqa: E402
 
 
 def seed_loop(paths: list[str]) -> np.ndarray:
@@ -126,6 +127,7 @@ def trained_models(dataset: str, names: list[str]) -> dict[str, Path]:
 
 
 def main() -> None:
+    interrupt_on_sigterm()  # `kill PID` stops the workers too, as Ctrl-C does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="cold,warm,extraction", help="comma-separated: cold, warm, extraction")
     parser.add_argument("--models", default="svm,ensemble,cnn", help="models timed for cold start and latency")

@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from ser_utils import augment, config, corpus, datasets, evaluation, training  # noqa: E402
 from ser_utils.features import extract_features  # noqa: E402
 from ser_utils.folds import plan_folds  # noqa: E402
+from ser_utils.interrupts import interrupt_on_sigterm  # noqa: E402
 from ser_utils.models import model_class  # noqa: E402
 
 
@@ -52,6 +53,7 @@ def seed_runs(table, model: str, seeds: list[int], *, params: dict | None = None
 
 
 def main() -> None:
+    interrupt_on_sigterm()  # `kill PID` stops the workers too, as Ctrl-C does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="ravdess", choices=["synthetic", "ravdess"])
     parser.add_argument("--data-dir", default=None, help="folder holding the Actor_XX folders")

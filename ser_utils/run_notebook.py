@@ -2,26 +2,23 @@
 
 Jupyter starts each kernel in a session of its own, out of reach of a signal sent to ``make``'s process group;
 killed by SIGTERM, papermill would leave the kernel to notice its parent is gone and exit at once, leaving its
-joblib (loky) workers behind. Here SIGTERM is turned into the ``KeyboardInterrupt`` that Ctrl-C raises, so
-papermill's own clean-up shuts the kernel down, and with it every process of the kernel's process group.
+joblib (loky) workers behind. Here SIGTERM is turned into the ``KeyboardInterrupt`` that Ctrl-C raises
+(:func:`~ser_utils.interrupts.interrupt_on_sigterm`), so papermill's own clean-up shuts the kernel down, and with it
+every process of the kernel's process group.
 
     python -m ser_utils.run_notebook [papermill arguments]
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 
-
-def _interrupt(signum, frame) -> None:
-    """Raise ``KeyboardInterrupt``, as Ctrl-C does."""
-    raise KeyboardInterrupt(f"stopped by signal {signum}")
+from .interrupts import interrupt_on_sigterm
 
 
 def main() -> None:
     """papermill's command line, with SIGTERM handled as Ctrl-C."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt_on_sigterm()
     from papermill.cli import papermill
 
     papermill(prog_name="papermill")
