@@ -70,7 +70,12 @@ def cold_start(model_dir: Path, clip: str) -> tuple[float, float]:
     command = [str(Path(sys.executable).with_name("ser")), "predict", clip, "--model", str(model_dir)]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): the timed process goes too
+        process.kill()
+        process.wait()
+        raise
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()}")

@@ -3,6 +3,7 @@ that calls ``interrupt_on_sigterm`` (the benchmarks) stops its workers when SIGT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
 
 
 def alive(pid: int) -> bool:
@@ -59,44 +59,35 @@ def test_sigterm_to_the_build_stops_the_kernel_and_its_workers(tmp_path):
 
 
 WORKERS_SCRIPT = """
-import json, os, sys, time
+import os, sys, time
 from ser_utils.engine import parallel_map
 from ser_utils.interrupts import interrupt_on_sigterm
 
-def worker_pid(_):
-    time.sleep(0.5)  # long enough for both workers to take a task
-    return os.getpid()
+def wait_in_a_worker(folder):
+    written = os.path.join(os.path.dirname(folder), f"{os.getpid()}.tmp")
+    open(written, "w").close()
+    os.replace(written, os.path.join(folder, str(os.getpid())))  # a name in the folder is a whole pid
+    time.sleep(300)
 
 if __name__ == "__main__":
-    if sys.argv[2] == "interrupt":
-        interrupt_on_sigterm()
-    workers = sorted(set(parallel_map(worker_pid, range(4), n_jobs=2)))
-    open(sys.argv[1], "w").write(json.dumps(workers))
-    list(parallel_map(time.sleep, [300, 300], n_jobs=2))
+    interrupt_on_sigterm()
+    list(parallel_map(wait_in_a_worker, [sys.argv[1]] * 2, n_jobs=2))  # two long tasks: two workers
 """
 
 
-@pytest.mark.parametrize("handler", ["interrupt", "default"])
-def test_sigterm_to_a_script_stops_its_workers_only_if_it_asked_for_it(tmp_path, handler):
+def test_sigterm_to_a_script_alone_stops_its_workers(tmp_path):
+    """What the benchmarks do (without the handler, killed this way, their loky workers outlived them)."""
     (script := tmp_path / "script.py").write_text(WORKERS_SCRIPT)
-    pids = tmp_path / "pids.json"
-    process = subprocess.Popen([sys.executable, str(script), str(pids), handler], start_new_session=True,
+    (folder := tmp_path / "workers").mkdir()
+    process = subprocess.Popen([sys.executable, str(script), str(folder)], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers = []
     try:
-        assert wait_for(pids.exists, 120), "the script never started its workers"
-        time.sleep(0.5)
-        workers = json.loads(pids.read_text())
-        assert len(workers) == 2 and all(map(alive, workers))
+        assert wait_for(lambda: len(list(folder.iterdir())) == 2, 120), "the script never started two workers"
+        workers = [int(marker.name) for marker in folder.iterdir()]
+        assert all(map(alive, workers))
         os.kill(process.pid, signal.SIGTERM)  # `kill PID`: the script alone, not its process group
         process.wait(60)
-        if handler == "interrupt":
-            assert wait_for(lambda: not any(map(alive, workers)), 30), [pid for pid in workers if alive(pid)]
-        else:  # what the benchmarks did before: loky's workers outlive their parent
-            time.sleep(2)
-            assert all(map(alive, workers))
+        assert wait_for(lambda: not any(map(alive, workers)), 30), [pid for pid in workers if alive(pid)]
     finally:
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the script's session
             os.killpg(process.pid, signal.SIGKILL)
-        for pid in filter(alive, workers):
-            os.kill(pid, signal.SIGKILL)

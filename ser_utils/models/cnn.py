@@ -132,9 +132,10 @@ class CNNModel(NetworkModel):
     ensemble on clean speech within the spread (0.708 ± 0.067 against 0.692 ± 0.056) and saves 60 % of its fit time,
     but the ensemble loses in noise: white 10 dB 0.423 against 0.475, pink 10 dB 0.412 against 0.542, babble 10 dB
     0.379 against 0.435, a phone line 0.512 against 0.554: the CNN keeps its copies.
-    One speed-perturbed copy of each clip instead (the clip played 0.9 or 1.1 times as fast, tempo and pitch
-    together, as speech recognisers are trained on new-sounding voices; 2026-12-03, the slower machine): 0.614 ±
-    0.028 over the 3 seeds against 0.619 ± 0.023, for two thirds more training; not kept (README, *Accuracy*).
+    Trained with one speed-perturbed copy of each clip beside the clean ones and no noise copies (the clip played 0.9
+    or 1.1 times as fast: tempo, pitch and formants move together, as in other voices; 2026-12-03, the slower
+    machine): 0.614 ± 0.028 over the 3 seeds against 0.619 ± 0.023, for two thirds more training; not kept (README,
+    *Accuracy*).
     """
 
     name = "cnn"

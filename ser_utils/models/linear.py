@@ -25,8 +25,9 @@ class LinearModel(ClassicalModel):
 class EGeMAPSModel(LinearModel):
     """eGeMAPSv02: 88 functionals designed for affect (Eyben et al., 2016).
 
-    ``C`` measured on real RAVDESS (12 actors, speaker protocol, 6 folds, the factorised model, 2026-12-03): C 0.03,
-    0.1, 0.3, 1 gave UAR 0.560, 0.550, 0.554, 0.550 (validation 0.562, 0.554, 0.542, 0.529): within a point.
+    ``C`` measured on real RAVDESS (12 actors, speaker protocol, 6 folds, the factorised model, 2026-12-03, on a
+    slower machine): C 0.03, 0.1, 0.3, 1 gave UAR 0.560, 0.550, 0.554, 0.550 (validation 0.562, 0.554, 0.542,
+    0.529): within a point.
     """
 
     name = "egemaps_lr"
@@ -40,8 +41,9 @@ class ComParEModel(LinearModel):
 
     Stopping tolerance 1e-2 instead of scikit-learn's 1e-4: 8x faster, and the same UAR on real
     RAVDESS (12 actors, speaker protocol, 6 folds: 0.617 with 1e-2 and 1e-3, 0.610 with 1e-4; 2026-11-26).
-    ``C`` measured the same way (the factorised model, 2026-12-03): C 0.0003, 0.001, 0.003, 0.01 gave UAR 0.615,
-    0.612, 0.606, 0.604 (validation 0.558, 0.583, 0.594, 0.594): within a point, the best tests the worst validates.
+    ``C`` measured the same way (the factorised model, 2026-12-03, on a slower machine): C 0.0003, 0.001, 0.003, 0.01
+    gave UAR 0.615, 0.612, 0.606, 0.604 (validation 0.558, 0.583, 0.594, 0.594): within a point, and the C that
+    scores best on test scores worst on validation.
     """
 
     name = "compare_lr"

@@ -9,8 +9,9 @@ from .classical import ClassicalModel
 class SVMModel(ClassicalModel):
     """RBF SVM (C=10) with Platt-calibrated probabilities, on standardised MFCC statistics.
 
-    ``C`` measured on real RAVDESS (12 actors, speaker protocol, 6 folds, the factorised model, 2026-12-03): C 1, 3,
-    10, 30 gave UAR 0.581, 0.585, 0.590, 0.590 (validation 0.583, 0.594, 0.596, 0.596): flat beyond 3.
+    ``C`` measured on real RAVDESS (12 actors, speaker protocol, 6 folds, the factorised model, 2026-12-03, on a
+    slower machine): C 1, 3, 10, 30 gave UAR 0.581, 0.585, 0.590, 0.590 (validation 0.583, 0.594, 0.596, 0.596):
+    within a point, flat from 10 on.
     """
 
     name = "svm"
