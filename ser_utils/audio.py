@@ -1,4 +1,4 @@
-"""Robust audio loading: any sample rate, mono, WAV/FLAC/OGG, clear errors that name the file."""
+"""Robust audio loading: any sample rate, mono, WAV/FLAC/OGG/MP3, clear errors that name the file."""
 
 from __future__ import annotations
 
@@ -24,6 +24,15 @@ class AudioError(ValueError):
     """An audio file that cannot be used; the message names the file and the problem."""
 
 
+def _decoder_reason(error: Exception) -> str:
+    """libsndfile's reason for refusing a file, without the file name it prepends as Python bytes.
+
+    Its "does not exist or is not a regular file" comes after the file was found to be one: it recognised no format.
+    """
+    reason = getattr(error, "error_string", None) or str(error)
+    return "no audio format recognised in it" if "not a regular file" in reason else reason.rstrip(".")
+
+
 def audio_info(path: str | Path) -> sf._SoundFileInfo:
     """Return soundfile's header information, or raise :class:`AudioError` naming the file and the problem."""
     path = Path(path)
@@ -41,7 +50,7 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
     except PermissionError:
         raise AudioError(f"{path}: permission denied (the file is not readable)") from None
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
+        raise AudioError(f"{path}: unreadable or corrupt audio ({_decoder_reason(error)})") from None
     if info.frames == 0:
         raise AudioError(f"{path}: empty recording (a header with no audio frames)")
     return info
@@ -81,7 +90,7 @@ def load_audio(
     try:
         samples, native_rate = sf.read(os.fsencode(path), start=start, stop=stop, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"{path}: unreadable or corrupt audio ({error})") from None
+        raise AudioError(f"{path}: unreadable or corrupt audio ({_decoder_reason(error)})") from None
     samples = downmix(samples, path)
     check_audio(samples, native_rate, path, whole_file=offset == 0 and duration is None)
     if sample_rate is None:

@@ -69,7 +69,7 @@ PREDICT_BATCH = 32
 
 
 def audio_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """The files named, and every audio file (WAV/FLAC/OGG, any case) under the folders named, in order; and
+    """The files named, and every audio file (WAV/FLAC/OGG/MP3, any case) under the folders named, in order; and
     ``(path, reason)`` for what under those folders could not be read (a folder that cannot be listed, a pipe).
 
     A name that is not a folder (missing, or in a folder that cannot be read) is kept, to be reported as bad input.
@@ -135,6 +135,9 @@ def _file_output_problem(option: str, path: Path, inputs: set[Path], force: bool
     try:
         if path.is_dir():
             return f"{path}: is a folder; give a file name"
+        if path.exists() and not path.is_file():
+            return (f"{path}: not a regular file (a device or pipe is never replaced); give a file name, or - for the "
+                    "terminal")
         if path.exists() and not force:
             return f"{path}: already exists; use --force to replace it"
         if not path.parent.is_dir():
@@ -217,7 +220,7 @@ def _predict(args) -> int:
     for failure in failures:
         _tell(f"error: {failure['error']}")
     if not files:
-        return _refuse(f"no audio files (WAV/FLAC/OGG) in {', '.join(map(str, args.files))}")
+        return _refuse(f"no audio files (WAV/FLAC/OGG/MP3) in {', '.join(map(str, args.files))}")
     try:
         args.model = args.model or default_model()
         model = load_model(args.model)
@@ -372,7 +375,7 @@ def parser() -> argparse.ArgumentParser:
     data.set_defaults(run=_data)
     predict = commands.add_parser("predict", help="predict emotion and gender of audio files and folders")
     predict.add_argument("files", nargs="+", type=Path,
-                         help="audio files (WAV/FLAC/OGG, any rate, any length) or folders (searched recursively)")
+                         help="audio files (WAV/FLAC/OGG/MP3, any rate, any length) or folders (searched recursively)")
     predict.add_argument("--model", type=Path, help="trained model folder (default: the ensemble trained by `make "
                          "report`, on RAVDESS if it was run on it, else on the synthetic corpus)")
     predict.add_argument("--csv", type=Path, help="write a table of the answers (one row per file) to this CSV file "

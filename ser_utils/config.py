@@ -57,7 +57,7 @@ def is_synthetic_corpus_size(n_actors) -> bool:
 SEED_EMOTIONS = ("angry", "calm", "fearful", "happy", "sad")
 GENDERS = ("female", "male")
 #: Audio files the project reads (any letter case).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 def _gender_emotion_labels(emotions: tuple[str, ...]) -> tuple[str, ...]:

@@ -228,7 +228,7 @@ def read_clip(model: Model, path: str | Path) -> tuple[np.ndarray, list[str]]:
 
 
 def predict_file(model: Model, path: str | Path) -> Prediction:
-    """Predict one audio file of any length, rate, channel count or format (WAV/FLAC/OGG)."""
+    """Predict one audio file of any length, rate, channel count or format (WAV/FLAC/OGG/MP3)."""
     samples, warnings = read_clip(model, path)
     return predict_many(model, [samples], paths=[str(path)], extra_warnings=[warnings])[0]
 

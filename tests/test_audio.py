@@ -47,6 +47,17 @@ def test_bad_files_raise_naming_the_file(tmp_path, content, problem):
     assert str(path) in str(error.value)
 
 
+def test_a_file_in_no_audio_format_is_named_as_text_with_the_decoder_reason(tmp_path):
+    """libsndfile names the file as Python bytes and calls a file it cannot place "not a regular file"."""
+    path = tmp_path / "prise de son é.wav"
+    path.write_bytes(np.random.default_rng(1).bytes(3000))
+    with pytest.raises(AudioError) as error:
+        load_audio(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "no audio format recognised" in message
+    assert "b'" not in message and "regular file" not in message
+
+
 def test_missing_silent_and_too_short_are_explicit(tmp_path, write_audio):
     with pytest.raises(AudioError, match="no such file"):
         load_audio(tmp_path / "absent.wav")

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,6 +212,18 @@ def _empty(env: Env) -> Outcome:
 def _corrupt(env: Env) -> Outcome:
     (env.folder / "corrupt.wav").write_bytes(b"RIFF not really a wave file at all")
     return env.predict(env.folder / "corrupt.wav", env.clean())
+
+
+def _metadata_list(env: Env) -> Outcome:
+    """A model whose metadata.json is valid JSON but not an object."""
+    (env.model / "metadata.json").write_text("[]")
+    return env.predict(env.clean())
+
+
+def _csv_onto_pipe(env: Env) -> Outcome:
+    """``--csv`` given a named pipe, with ``--force``."""
+    os.mkfifo(env.folder / "pipe.csv")
+    return env.ser("predict", env.clean(), "--model", env.model, "--csv", env.folder / "pipe.csv", "--force")
 
 
 def _broken_metadata(env: Env) -> Outcome:
@@ -583,6 +596,8 @@ CASES = [
     Case("--radar - (the terminal)", lambda e: e.predict(e.clean(), extra=("--radar", "-")), 2, "is an image",
          check=lambda e: not Path("-").exists()),
     Case("--csv into a read-only folder", _read_only_folder, 2, "not writable", answered=0),
+    Case("--csv onto a named pipe, --force", _csv_onto_pipe, 2, "not a regular file", answered=0,
+         check=lambda e: stat.S_ISFIFO((e.folder / "pipe.csv").stat().st_mode)),
     Case("disk full while writing the CSV", _disk_full, 2, "no space left", check=lambda e: _nothing_written(
         e, "answers.csv")),
     Case("--radar r.svg", lambda e: e.predict(e.clean(), extra=("--radar", e.folder / "r.svg")), 0,
@@ -601,6 +616,8 @@ CASES = [
     Case("temperature 'nan' in metadata", _temperature("nan"), 2, "temperature 'nan' is not a finite number > 0"),
     Case("temperature -1 in metadata", _temperature(-1), 2, "temperature -1 is not a finite number > 0"),
     Case("temperature a word in metadata", _temperature("hot"), 2, "temperature 'hot' is not a finite number > 0"),
+    Case("temperature changed in metadata", lambda e: e.edit_metadata(lambda m: m.update(
+        temperature=m["temperature"] * 2 + 0.5)) or e.predict(e.clean()), 2, "differs from the one the model was"),
     Case("labels cut to 5 in metadata", lambda e: e.edit_metadata(lambda m: m.update(labels=m["labels"][:5]))
          or e.predict(e.clean()), 2, "differ from those the model was saved with"),
     Case("recipe switched in metadata", lambda e: e.edit_metadata(lambda m: m["recipe"]["matrix"].update(
@@ -610,6 +627,7 @@ CASES = [
     Case("recipe missing from metadata", lambda e: e.edit_metadata(lambda m: m.pop("recipe")) or e.predict(e.clean()),
          2, "lacks recipe"),
     Case("metadata.json not JSON", _broken_metadata, 2, "unreadable model metadata"),
+    Case("metadata.json a JSON list", _metadata_list, 2, "holds a JSON list, not an object"),
     *[Case(f"{weights} changed", _changed_weights(weights), 2, f"{weights}: weights file changed since it was saved")
       for weights in READER],
     *[Case(f"{weights} truncated", _truncate(weights), 2, f"{weights}: weights file changed since it was saved")

@@ -99,14 +99,19 @@ def test_cli_predicts_json_and_radar(svm_run, mini_table, tmp_path, capsys):
 
 
 def _corpus_folder(mini_table, tmp_path, write_audio):
-    """A folder tree: two corpus clips at the top, one in a sub-folder with an upper-case suffix, a broken one, a text file."""
+    """A folder tree: two corpus clips at the top, one in a sub-folder with an upper-case suffix, one as MP3, a broken
+    one, a text file."""
     import shutil
+
+    import soundfile as sf
 
     root = tmp_path / "clips"
     (root / "sub").mkdir(parents=True)
     for path in mini_table["path"][:2]:
         shutil.copy(path, root)
     shutil.copy(mini_table["path"][2], root / "sub" / "LOUD.WAV")
+    samples, rate = sf.read(mini_table["path"][3])
+    sf.write(root / "sub" / "voice.mp3", samples, rate, format="MP3")
     (root / "sub" / "broken.wav").write_bytes(b"not audio")
     (root / "notes.txt").write_text("not a clip")
     return root
@@ -122,10 +127,10 @@ def test_cli_predicts_a_folder_into_csv_and_json_files_and_lists_the_bad_file(sv
     assert status == cli.EXIT_BAD_INPUT  # one bad file, the rest predicted and written
     assert "broken.wav" in capsys.readouterr().err
     table = pd.read_csv(csv_path, keep_default_na=False)
-    assert len(table) == 4 and table["error"].astype(bool).sum() == 1
+    assert len(table) == 5 and table["error"].astype(bool).sum() == 1
     answered = table[table["error"] == ""]
     assert sorted(answered["path"].map(lambda p: p.split("/")[-1])) == sorted(
-        [*mini_table["filename"][:2], "LOUD.WAV"])
+        [*mini_table["filename"][:2], "LOUD.WAV", "voice.mp3"])
     probabilities = answered[[c for c in table if c.startswith("p_")]].to_numpy(dtype=float)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
     document = json.loads(json_path.read_text())

@@ -185,10 +185,10 @@ class Model:
                 for segments, a, b in zip(segmented, bounds[:-1], bounds[1:])]
 
     def fingerprint(self, weights: Path) -> dict:
-        """What the saved model expects, checked on load: labels, recipe, shapes, a hash of the weights."""
+        """What the saved model expects, checked on load: labels, recipe, temperature, shapes, a hash of the weights."""
         input_shape, n_outputs = self._io_shapes()
-        return {"labels": self.labels, "recipe": self.recipe.to_dict(), "input_shape": list(input_shape),
-                "n_outputs": n_outputs, "weights_sha256": sha256(weights)}
+        return {"labels": self.labels, "recipe": self.recipe.to_dict(), "temperature": self.temperature,
+                "input_shape": list(input_shape), "n_outputs": n_outputs, "weights_sha256": sha256(weights)}
 
     def save(self, run_dir: str | Path) -> Path:
         """Write the weights file and ``metadata.json`` atomically into ``run_dir``; return ``run_dir``."""

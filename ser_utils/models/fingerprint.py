@@ -15,8 +15,8 @@ class ModelMismatch(ValueError):
 def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None:
     """Raise :class:`ModelMismatch` if ``metadata.json`` lacks what the model needs or disagrees with its fingerprint.
 
-    The fingerprint is what the model was saved with; an edited label list or recipe
-    would otherwise give confident answers under the wrong names or from the wrong features.
+    The fingerprint is what the model was saved with; an edited label list, recipe or temperature
+    would otherwise give confident answers under the wrong names, from the wrong features, or with a wrong confidence.
     """
     where = run_dir / "metadata.json"
     missing = [key for key in ("labels", "fingerprint") + (("recipe",) if needs_recipe else ()) if not metadata.get(key)]
@@ -32,6 +32,9 @@ def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None
     if not _is_positive_number(temperature):
         raise ModelMismatch(f"{where}: temperature {temperature!r} is not a finite number > 0 (edited?); it divides "
                             "the log-probabilities, so anything else gives NaN or reversed answers")
+    if fingerprint.get("temperature", temperature) != temperature:
+        raise ModelMismatch(f"{where}: temperature {temperature!r} differs from the one the model was saved with "
+                            f"{fingerprint['temperature']!r} (edited?); it sets how sure every answer reads")
 
 
 def _is_positive_number(value) -> bool:

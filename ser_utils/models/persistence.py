@@ -62,6 +62,8 @@ def load_model(run_dir: str | Path, *, runtime: str = "auto") -> Model:
         raise FileNotFoundError(_no_metadata(run_dir))
     try:
         metadata = read_json(metadata_path)
+        if not isinstance(metadata, dict):
+            raise TypeError(f"it holds a JSON {type(metadata).__name__}, not an object")
         family = _runtime_class(metadata, runtime)
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{metadata_path}: unreadable model metadata ({error})") from None
