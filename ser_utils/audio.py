@@ -27,10 +27,12 @@ class AudioError(ValueError):
 def _decoder_reason(error: Exception) -> str:
     """libsndfile's reason for refusing a file, without the file name it prepends as Python bytes.
 
-    Its "does not exist or is not a regular file" comes after the file was found to be one: it recognised no format.
+    Its codes 1 ("Format not recognised") and 7 ("does not exist or is not a regular file", given after the file was
+    found to be one: random bytes, a damaged MP3) both mean that it could not read the file as any format it knows.
     """
-    reason = getattr(error, "error_string", None) or str(error)
-    return "no audio format recognised in it" if "not a regular file" in reason else reason.rstrip(".")
+    if getattr(error, "code", None) in (1, 7):
+        return "not recognised as audio, or damaged"
+    return (getattr(error, "error_string", None) or str(error)).rstrip(".")
 
 
 def audio_info(path: str | Path) -> sf._SoundFileInfo:

@@ -103,7 +103,7 @@ def output_problem(args, inputs: list[Path]) -> str | None:
     """Why the outputs asked for (``--csv``, ``--json``, ``--radar``) cannot be written, or None: checked before work.
 
     Two outputs never share a path (nor the terminal), the chart is never sent to the terminal and has a format
-    matplotlib writes, and no output goes over an input or an audio file name, even with ``--force``.
+    matplotlib writes, and no output goes over an input, an audio file name, a pipe or a device, even with ``--force``.
     """
     outputs = {option: str(value) for option, value in (("--csv", args.csv), ("--json", args.json),
                                                          ("--radar", args.radar)) if value is not None}
@@ -127,8 +127,8 @@ def output_problem(args, inputs: list[Path]) -> str | None:
 
 
 def _file_output_problem(option: str, path: Path, inputs: set[Path], force: bool) -> str | None:
-    """Why ``option``'s file ``path`` cannot be written (an input or audio name, a folder, exists without --force,
-    in a missing or read-only folder), or None."""
+    """Why ``option``'s file ``path`` cannot be written (an input or audio name, a folder, a pipe or device, exists
+    without --force, in a missing or read-only folder), or None."""
     if path.suffix.lower() in config.AUDIO_SUFFIXES or path.resolve() in inputs:
         advice = "; for JSON on the terminal, put --json last or give --json -" if option == "--json" else ""
         return f"{path}: {option} would write over an input or an audio file, which ser never does{advice}"

@@ -140,6 +140,11 @@ def find_audio_files(data_dir: str | Path, skipped: list[tuple[Path, str]] | Non
     return sorted(found)
 
 
+def _clip_then_format(path: Path) -> tuple:
+    """Sort key: a clip's copies side by side, the least lossy format first (WAV, FLAC, OGG, then MP3)."""
+    return str(path.parent), path.stem.lower(), config.AUDIO_SUFFIXES.index(path.suffix.lower())
+
+
 def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
     """Parse every audio file under ``data_dir``.
 
@@ -149,7 +154,7 @@ def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, st
     as one warning, never fatal to the batch.
     """
     rows, rejected, seen = [], [], {}
-    for path in find_audio_files(data_dir, rejected):
+    for path in sorted(find_audio_files(data_dir, rejected), key=_clip_then_format):
         try:
             info = parse_ravdess_name(path)
         except RavdessNameError as error:

@@ -54,7 +54,7 @@ def test_a_file_in_no_audio_format_is_named_as_text_with_the_decoder_reason(tmp_
     with pytest.raises(AudioError) as error:
         load_audio(path)
     message = str(error.value)
-    assert message.startswith(f"{path}: ") and "no audio format recognised" in message
+    assert message.startswith(f"{path}: ") and "not recognised as audio, or damaged" in message
     assert "b'" not in message and "regular file" not in message
 
 

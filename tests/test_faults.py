@@ -596,7 +596,7 @@ CASES = [
     Case("--radar - (the terminal)", lambda e: e.predict(e.clean(), extra=("--radar", "-")), 2, "is an image",
          check=lambda e: not Path("-").exists()),
     Case("--csv into a read-only folder", _read_only_folder, 2, "not writable", answered=0),
-    Case("--csv onto a named pipe, --force", _csv_onto_pipe, 2, "not a regular file", answered=0,
+    Case("--csv onto a named pipe, --force", _csv_onto_pipe, 2, "not a regular file",
          check=lambda e: stat.S_ISFIFO((e.folder / "pipe.csv").stat().st_mode)),
     Case("disk full while writing the CSV", _disk_full, 2, "no space left", check=lambda e: _nothing_written(
         e, "answers.csv")),
@@ -628,6 +628,8 @@ CASES = [
          2, "lacks recipe"),
     Case("metadata.json not JSON", _broken_metadata, 2, "unreadable model metadata"),
     Case("metadata.json a JSON list", _metadata_list, 2, "holds a JSON list, not an object"),
+    Case("fingerprint a JSON list", lambda e: e.edit_metadata(lambda m: m.update(fingerprint=[1]))
+         or e.predict(e.clean()), 2, "fingerprint holds a JSON list"),
     *[Case(f"{weights} changed", _changed_weights(weights), 2, f"{weights}: weights file changed since it was saved")
       for weights in READER],
     *[Case(f"{weights} truncated", _truncate(weights), 2, f"{weights}: weights file changed since it was saved")
@@ -653,6 +655,9 @@ CASES = [
     # ---- corpus scanning
     Case("X.WAV beside X.wav", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-01-05-01-01-01-01.WAV"]), 0,
          "the same clip as", answered=1),
+    Case("X.mp3 beside X.wav: the WAV is kept",
+         lambda e: _scan(e, ["03-01-05-01-01-01-01.mp3", "03-01-05-01-01-01-01.wav"]), 0,
+         "01.mp3: the same clip as 03-01-05-01-01-01-01.wav", answered=1),
     Case("non-ASCII digits in a name", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-01-0٥-01-01-01-01.wav"]),
          0, "seven two-digit fields", answered=1),
     Case("song clip", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-02-05-01-01-01-01.wav"]), 0,

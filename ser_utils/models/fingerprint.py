@@ -23,6 +23,9 @@ def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None
     if missing:
         raise ModelMismatch(f"{where}: lacks {', '.join(missing)}; re-train the model (`make report`)")
     fingerprint = metadata["fingerprint"]
+    if not isinstance(fingerprint, dict):
+        raise ModelMismatch(f"{where}: its fingerprint holds a JSON {type(fingerprint).__name__}, not an object "
+                            "(edited?)")
     if fingerprint.get("labels", metadata["labels"]) != metadata["labels"]:
         raise ModelMismatch(f"{where}: labels {metadata['labels']} differ from those the model was saved with "
                             f"{fingerprint['labels']} (edited?)")
@@ -33,8 +36,9 @@ def check_metadata(run_dir: Path, metadata: dict, *, needs_recipe: bool) -> None
         raise ModelMismatch(f"{where}: temperature {temperature!r} is not a finite number > 0 (edited?); it divides "
                             "the log-probabilities, so anything else gives NaN or reversed answers")
     if fingerprint.get("temperature", temperature) != temperature:
-        raise ModelMismatch(f"{where}: temperature {temperature!r} differs from the one the model was saved with "
-                            f"{fingerprint['temperature']!r} (edited?); it sets how sure every answer reads")
+        raise ModelMismatch(f"{where}: temperature {metadata.get('temperature', '(missing)')!r} differs from the one "
+                            f"the model was saved with {fingerprint['temperature']!r} (edited?); it sets how sure "
+                            "every answer reads")
 
 
 def _is_positive_number(value) -> bool:
