@@ -185,10 +185,10 @@ class Model:
                 for segments, a, b in zip(segmented, bounds[:-1], bounds[1:])]
 
     def fingerprint(self, weights: Path) -> dict:
-        """What the saved model expects, checked on load: labels, recipe, temperature, shapes, a hash of the weights."""
+        """What the saved model expects, checked on load: labels, recipe, shapes, a hash of the weights."""
         input_shape, n_outputs = self._io_shapes()
-        return {"labels": self.labels, "recipe": self.recipe.to_dict(), "temperature": self.temperature,
-                "input_shape": list(input_shape), "n_outputs": n_outputs, "weights_sha256": sha256(weights)}
+        return {"labels": self.labels, "recipe": self.recipe.to_dict(), "input_shape": list(input_shape),
+                "n_outputs": n_outputs, "weights_sha256": sha256(weights)}
 
     def save(self, run_dir: str | Path) -> Path:
         """Write the weights file and ``metadata.json`` atomically into ``run_dir``; return ``run_dir``."""
@@ -201,7 +201,7 @@ class Model:
         metadata = self.metadata | {
             "model": self.name, "title": self.title, "model_file": self.weights_file, "params": self.params,
             "seed": self.seed, "temperature": self.temperature, "labels": self.labels, "recipe": None if self.recipe is None else self.recipe.to_dict(),
-            "fingerprint": self.fingerprint(target), "exports": exports,
+            "fingerprint": self.fingerprint(target) | {"temperature": self.temperature}, "exports": exports,
         }
         write_json(run_dir / "metadata.json", metadata)
         return run_dir

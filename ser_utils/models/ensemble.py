@@ -110,9 +110,8 @@ class EnsembleModel(Model):
         return [(np.array([0.0]), self.apply_temperature(np.mean(column, axis=0)[None])) for column in zip(*per_member)]
 
     def fingerprint(self, weights: Path) -> dict:
-        """Labels, members, temperature, and a hash of the listing of the members' weight hashes."""
-        return {"labels": self.labels, "members": list(self.params["members"]), "temperature": self.temperature,
-                "weights_sha256": sha256(weights)}
+        """Labels, members, and a hash of the listing of the members' weight hashes."""
+        return {"labels": self.labels, "members": list(self.params["members"]), "weights_sha256": sha256(weights)}
 
     def _save_weights(self, path: Path) -> None:
         save_parts({member.name: member for member in self.members}, path.parent / "members", path)
