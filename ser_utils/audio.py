@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -18,6 +19,10 @@ from .vad import speech_span
 SILENCE_PEAK = 1e-4
 #: Shortest clip that holds at least one analysis frame.
 MIN_DURATION_S = 0.05
+#: libsndfile's log line for a WAV or AIFF data chunk that promises more bytes than the file holds.
+_CUT_CHUNK = re.compile(r"^ *(?:data|SSND) : (\d+) \(should be (\d+)\)", re.MULTILINE)
+#: From this size on, a data chunk's length is a streaming writer's placeholder (length unknown), not a promise.
+_UNKNOWN_CHUNK_SIZE = 0x7FFF0000
 
 
 class AudioError(ValueError):
@@ -93,11 +98,33 @@ def load_audio(
         samples, native_rate = sf.read(os.fsencode(path), start=start, stop=stop, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable or corrupt audio ({_decoder_reason(error)})") from None
+    if offset == 0 and duration is None:
+        _warn_if_cut_short(path, info, len(samples))
     samples = downmix(samples, path)
     check_audio(samples, native_rate, path, whole_file=offset == 0 and duration is None)
     if sample_rate is None:
         return samples, native_rate
     return resample(samples, native_rate, sample_rate, res_type=res_type), sample_rate
+
+
+def promised_duration(info: sf._SoundFileInfo, frames_read: int) -> float:
+    """Seconds of audio the file's header promises (a WAV or AIFF data chunk's size, an MP3's frame count).
+
+    libsndfile already counts only the frames a cut WAV holds, but logs the chunk's promise ("data : N (should be
+    M)"); a decoder that reads fewer frames than it announced (an MP3 cut short) shows it in ``frames_read``.
+    """
+    cut = _CUT_CHUNK.search(info.extra_info)
+    if cut and int(cut[2]) > 0 and int(cut[1]) < _UNKNOWN_CHUNK_SIZE:
+        return info.duration * int(cut[1]) / int(cut[2])
+    return max(info.frames, frames_read) / info.samplerate
+
+
+def _warn_if_cut_short(path: str | Path, info: sf._SoundFileInfo, frames_read: int) -> None:
+    """Warn, naming the file, if it holds clearly less audio than its header promises (a download cut off)."""
+    promised, held = promised_duration(info, frames_read), frames_read / info.samplerate
+    if promised - held > max(0.05, 0.02 * promised):
+        warnings.warn(f"{path}: cut short: its header promises {promised:.2f} s of audio, the file holds {held:.2f} s "
+                      "(an interrupted download or copy?); only what it holds is used", stacklevel=3)
 
 
 def downmix(channels: np.ndarray, path: str | Path) -> np.ndarray:
@@ -131,7 +158,7 @@ def check_audio(samples: np.ndarray, sample_rate: int, path: str | Path, *, whol
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     if len(samples) < MIN_DURATION_S * sample_rate:
         raise AudioError(
-            f"{path}: {where} too short ({len(samples) / sample_rate * 1000:.0f} ms; at least "
+            f"{path}: {where} too short ({len(samples)} samples, {len(samples) / sample_rate * 1000:.3g} ms; at least "
             f"{MIN_DURATION_S * 1000:.0f} ms needed)"
         )
     if np.max(np.abs(samples)) < SILENCE_PEAK:

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,6 +147,21 @@ def _file_output_problem(option: str, path: Path, inputs: set[Path], force: bool
         return _reason(path, error)
     if not os.access(path.parent, os.W_OK | os.X_OK):
         return f"{path.parent}: folder not writable, so {path.name} cannot be written there"
+    return _refused_file(path)
+
+
+def _refused_file(path: Path) -> str | None:
+    """Why no file can be created beside ``path`` although the folder's permissions allow it, or None.
+
+    Tried with a temporary file (removed at once): a read-only mount, a full quota or a kernel folder such as
+    ``/sys`` is found here, before any work, and not after another output was written.
+    """
+    try:
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=".ser-probe-")
+    except OSError as error:
+        return f"{path.parent}: no file can be created there ({error.strerror}), so {path.name} cannot be written"
+    os.close(handle)
+    Path(probe).unlink(missing_ok=True)
     return None
 
 

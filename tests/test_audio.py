@@ -67,6 +67,39 @@ def test_missing_silent_and_too_short_are_explicit(tmp_path, write_audio):
         load_audio(write_audio("blip.wav", tone(seconds=0.01)))
 
 
+def test_a_one_sample_file_is_too_short_in_samples_not_zero_ms(write_audio):
+    with pytest.raises(AudioError, match=r"too short \(1 samples, 0.0454 ms;"):
+        load_audio(write_audio("one.wav", tone(seconds=1.0)[:1]))
+
+
+def _cut_in_half(path):
+    """The first half of ``path``'s bytes, as a download cut off midway leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["wav", "aiff", "mp3"])
+def test_a_file_cut_short_is_read_with_a_warning_naming_it(write_audio, suffix):
+    path = _cut_in_half(write_audio(f"cut.{suffix}", tone(seconds=2.0)))
+    with pytest.warns(UserWarning, match=r"cut short: its header promises 2.00 s of audio, the file holds [01].\d\d s"):
+        samples, rate = load_audio(path)
+    assert 0.7 < len(samples) / rate < 1.05
+
+
+def test_whole_files_and_unknown_lengths_are_not_cut_short(write_audio, recwarn):
+    """A streaming writer that did not know the length puts 0xFFFFFFFF in the data chunk's size: no promise."""
+    whole = write_audio("whole.mp3", tone(seconds=2.0))
+    streamed = write_audio("streamed.wav", tone(seconds=2.0))
+    data = bytearray(streamed.read_bytes())
+    size_at = data.index(b"data") + 4
+    data[size_at : size_at + 4] = b"\xff\xff\xff\xff"
+    streamed.write_bytes(bytes(data))
+    for path in (whole, streamed):
+        assert abs(len(load_audio(path)[0]) - 44100) < 50
+    assert not [warning for warning in recwarn if "cut short" in str(warning.message)]
+
+
 def test_an_excerpt_keeps_the_speech_and_a_margin_of_silence():
     rate = 16000
     clip = np.concatenate([np.zeros(rate), tone(seconds=1.0, rate=rate), np.zeros(rate)])

@@ -226,6 +226,21 @@ def _csv_onto_pipe(env: Env) -> Outcome:
     return env.ser("predict", env.clean(), "--model", env.model, "--csv", env.folder / "pipe.csv", "--force")
 
 
+def _csv_into_kernel_folder(env: Env) -> Outcome:
+    """``--json`` into a folder, ``--csv`` into /sys, whose permission bits let root write but no file be created."""
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no /sys on this system")
+    return env.ser("predict", env.clean(), "--model", env.model, "--json", env.folder / "a.json",
+                   "--csv", "/sys/kernel/answers.csv")
+
+
+def _cut_short(env: Env) -> Outcome:
+    """A WAV whose second half is missing, as an interrupted download leaves it."""
+    data = env.clean("cut.wav").read_bytes()
+    (env.folder / "cut.wav").write_bytes(data[: len(data) // 2])
+    return env.predict(env.folder / "cut.wav")
+
+
 def _broken_metadata(env: Env) -> Outcome:
     (env.model / "metadata.json").write_text("{oops")
     return env.predict(env.clean())
@@ -549,6 +564,7 @@ CASES = [
     Case("corrupt file", _corrupt, 2, "corrupt", answered=1),
     Case("missing file", lambda e: e.predict(e.folder / "absent.wav", e.clean()), 2, "no such file", answered=1),
     Case("10 ms clip", lambda e: e.predict(e.audio("short.wav", e.samples[:220])), 2, "too short", answered=0),
+    Case("WAV cut short (interrupted download)", _cut_short, 0, "cut short: its header promises", answered=1),
     Case("silent clip", lambda e: e.predict(e.audio("silent.wav", np.zeros(22050, np.float32))), 2, "silent"),
     Case("file inside an unreadable folder", _in_locked_folder, 2, "permission denied", answered=1),
     Case("unreadable folder inside the folder given", _locked_subfolder, 2, "permission denied", answered=1),
@@ -596,6 +612,8 @@ CASES = [
     Case("--radar - (the terminal)", lambda e: e.predict(e.clean(), extra=("--radar", "-")), 2, "is an image",
          check=lambda e: not Path("-").exists()),
     Case("--csv into a read-only folder", _read_only_folder, 2, "not writable", answered=0),
+    Case("--csv into /sys (no file can be created)", _csv_into_kernel_folder, 2, "cannot be written", answered=0,
+         check=lambda e: not (e.folder / "a.json").exists()),
     Case("--csv onto a named pipe, --force", _csv_onto_pipe, 2, "not a regular file",
          check=lambda e: stat.S_ISFIFO((e.folder / "pipe.csv").stat().st_mode)),
     Case("disk full while writing the CSV", _disk_full, 2, "no space left", check=lambda e: _nothing_written(
