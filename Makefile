@@ -37,7 +37,11 @@ PKG_SRC     := $(wildcard ser_utils/*.py ser_utils/*/*.py) pyproject.toml
 PARAMS      := $(REPORT_DIR)/.params
 PARAMS_TEXT := DATASET=$(DATASET) RAVDESS_DIR=$(RAVDESS_DIR) ACTORS=$(ACTORS) SCHEME=$(SCHEME) MODEL=$(MODEL) SPLIT=$(SPLIT) EPOCHS=$(EPOCHS) FOLDS=$(FOLDS) SEED=$(SEED) AUGMENT=$(AUGMENT)
 PAPERMILL   := TQDM_DISABLE=1 $(PY) -m ser_utils.run_notebook --kernel $(KERNEL) --cwd notebooks --no-progress-bar --log-level WARNING -p DATASET $(DATASET)
-DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(abspath $(RAVDESS_DIR)),) $(if $(ACTORS),-p SYNTHETIC_ACTORS $(ACTORS),)
+# A value as one shell word, whatever it holds (spaces, quotes): in '...', each ' written as '\''
+quote       = '$(subst ','\'',$(1))'
+# RAVDESS_DIR from the project folder (the notebooks run in notebooks/); make's abspath would split it at spaces
+RAVDESS_PATH = $(if $(filter /% ~%,$(firstword $(RAVDESS_DIR))),,$(CURDIR)/)$(RAVDESS_DIR)
+DATA_DIR_P  := $(if $(RAVDESS_DIR),-p DATA_DIR $(call quote,$(RAVDESS_PATH)),) $(if $(ACTORS),-p SYNTHETIC_ACTORS $(ACTORS),)
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
@@ -73,14 +77,14 @@ venv: $(STAMP) ## create or refresh the virtual environment from the lock
 data: $(STAMP) ## build the synthetic corpus (60 clips per actor, 12 actors unless ACTORS=, offline)
 	$(PY) -m ser_utils.cli data --seed $(SEED) $(if $(ACTORS),--actors $(ACTORS),)
 
-CHECK_PARAMS = $(PY) -m ser_utils.parameters $(foreach p,$(1),'$(p)=$($(p))')
+CHECK_PARAMS = $(PY) -m ser_utils.parameters $(foreach p,$(1),$(call quote,$(p)=$($(p))))
 
 # Every parameter is checked before any work (a bad value stops here: nothing runs, nothing is deleted).
 # The file is rewritten only when a parameter changes, so stages re-run exactly when they are stale.
 $(PARAMS): FORCE | $(STAMP)
 	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR ACTORS SCHEME MODEL SPLIT EPOCHS FOLDS SEED AUGMENT SCHEDULER)
 	@mkdir -p $(@D)
-	@echo '$(PARAMS_TEXT)' | cmp -s - $@ || echo '$(PARAMS_TEXT)' > $@
+	@echo $(call quote,$(PARAMS_TEXT)) | cmp -s - $@ || echo $(call quote,$(PARAMS_TEXT)) > $@
 
 # Each notebook is executed to a temporary file and renamed on success: a failed run stops
 # the build with the cell's error and leaves <name>.failed.ipynb to inspect. The terminal shows
@@ -171,7 +175,7 @@ test-notebooks: $(STAMP) ## nbval over every notebook only
 accuracy: $(STAMP) ## leaderboard over all folds (DATASET=, RAVDESS_DIR=, SCHEME=, ACCURACY_ARGS="--augment --robustness")
 	@$(call CHECK_PARAMS,DATASET RAVDESS_DIR SCHEME FOLDS SEED SCHEDULER)
 	$(PY) benchmarks/accuracy.py --dataset $(DATASET) --scheme $(SCHEME) --folds $(FOLDS) --seed $(SEED) \
-		$(if $(RAVDESS_DIR),--data-dir $(abspath $(RAVDESS_DIR)),) $(ACCURACY_ARGS)
+		$(if $(RAVDESS_DIR),--data-dir $(call quote,$(RAVDESS_PATH)),) $(ACCURACY_ARGS)
 
 bench: $(STAMP) ## time `ser predict` cold start, warm latency and feature extraction (BENCH_ARGS="--parts cold")
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)

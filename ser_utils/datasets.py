@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -84,7 +85,7 @@ def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None,
                        synthetic=True)
     if name == "ravdess":
         if data_dir:
-            path = Path(data_dir).expanduser()
+            path = Path(os.path.abspath(Path(data_dir).expanduser()))  # "a/../b" read as "b"; links kept
             if not path.is_dir():
                 raise DatasetUnavailable(f"{path}: RAVDESS_DIR does not exist. {HOW_TO_PROVIDE}")
             return Dataset("ravdess", path, synthetic=synth.is_synthetic(path))

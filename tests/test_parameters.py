@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -85,6 +86,38 @@ def test_make_refuses_bad_parameters_before_any_work_and_deletes_nothing(tmp_pat
         assert f"error: {name}" in result.stderr
     assert ">>" not in result.stdout  # no stage started
     assert project_files() == before
+
+
+def dry_run(*arguments: str) -> list[list[str]]:
+    """The shell words of the lines ``make -n -B`` would run (nothing runs) that check parameters, execute a notebook
+    or run the accuracy benchmark."""
+    printed = subprocess.run(["make", "-n", "-B", "--no-print-directory", *arguments], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+    markers = ("ser_utils.parameters", "ser_utils.run_notebook", "benchmarks/accuracy.py")
+    lines = printed.replace("\\\n", " ").splitlines()  # a backslash at the end continues the line, as in the shell
+    return [shlex.split(line) for line in lines if any(marker in line for marker in markers)]
+
+
+def word_after(lines: list[list[str]], word: str, marker: str) -> str:
+    """The word after ``word`` on the one command line holding ``marker``."""
+    (words,) = [words for words in lines if marker in words]
+    return words[words.index(word) + 1]
+
+
+def test_a_corpus_folder_with_spaces_and_quotes_reaches_the_check_and_the_notebook_whole(tmp_path):
+    """make's own functions split a value at spaces: RAVDESS_DIR goes to the check, notebook 01 and the accuracy
+    benchmark as one shell word, and a relative folder is read from the project folder (the notebooks run in
+    notebooks/)."""
+    folder = tmp_path / "my corpus" / "O'Brien"
+    folder.mkdir(parents=True)
+    report, accuracy = dry_run("report", f"RAVDESS_DIR={folder}"), dry_run("accuracy", f"RAVDESS_DIR={folder}")
+    (check,) = [words for words in report if "ser_utils.parameters" in words]
+    assert f"RAVDESS_DIR={folder}" in check
+    assert subprocess.run(shlex.join(check), shell=True, cwd=ROOT, capture_output=True).returncode == 0
+    assert word_after(report, "DATA_DIR", "notebooks/01_data_labelling.ipynb") == str(folder)
+    assert word_after(accuracy, "--data-dir", "benchmarks/accuracy.py") == str(folder)
+    relative = dry_run("report", "RAVDESS_DIR=corpora/my corpus")
+    assert word_after(relative, "DATA_DIR", "notebooks/01_data_labelling.ipynb") == f"{ROOT}/corpora/my corpus"
 
 
 def actors(n_per_gender: int, clips: int = 5) -> pd.DataFrame:
