@@ -81,7 +81,7 @@ def _check_corpus(values: dict[str, str]) -> str | None:
         return None
     if values.get("DATASET", "ravdess") != "ravdess":
         return f"RAVDESS_DIR={folder} is given with DATASET={values['DATASET']}: use DATASET=ravdess (or leave it out)"
-    if not Path(folder).is_dir():  # as the Makefile passes it on: a literal ~ is not expanded there
+    if not Path(folder).expanduser().is_dir():  # a quoted ~ reaches here unexpanded, and the notebook expands it
         return f"RAVDESS_DIR={folder}: no such folder (give the folder holding Actor_01 ... Actor_24)"
     return None
 

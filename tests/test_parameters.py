@@ -120,6 +120,16 @@ def test_a_corpus_folder_with_spaces_and_quotes_reaches_the_check_and_the_notebo
     assert word_after(relative, "DATA_DIR", "notebooks/01_data_labelling.ipynb") == f"{ROOT}/corpora/my corpus"
 
 
+def test_a_quoted_home_folder_is_expanded_by_the_check_and_the_corpus_reader(tmp_path, monkeypatch):
+    """``RAVDESS_DIR="~/My corpora"`` reaches make with its ~: the check and the notebook expand it."""
+    from ser_utils import datasets
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "My corpora" / "Actor_01").mkdir(parents=True)
+    assert parameters.problems({"DATASET": "ravdess", "RAVDESS_DIR": "~/My corpora"}) == []
+    assert datasets.resolve_dataset("ravdess", "~/My corpora/../My corpora").path == tmp_path / "My corpora"
+
+
 def actors(n_per_gender: int, clips: int = 5) -> pd.DataFrame:
     """A table of ``2 * n_per_gender`` actors, ``clips`` clips each, one label."""
     return pd.DataFrame([{"actor": a, "gender": "male" if a % 2 else "female", "label": "calm"}
