@@ -189,6 +189,47 @@ def apply_label_scheme(table: pd.DataFrame, scheme: str = config.DEFAULT_SCHEME)
     return kept.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class AudioCheck:
+    """What reading each clip of a table once found: the clips whose audio can be used, the ``(path, reason)`` of the
+    files left out (empty, corrupt, too short, silent...) and the ``(path, warning)`` of those used with a warning (cut
+    short, channels that cancel out)."""
+
+    table: pd.DataFrame
+    unreadable: list[tuple[Path, str]]
+    warned: list[tuple[Path, str]]
+
+    def describe(self) -> str:
+        """One line per file left out or used with a warning, after a count."""
+        lines = [f"{len(self.table)} clips' audio read: {len(self.unreadable)} left out, {len(self.warned)} used with "
+                 "a warning"]
+        lines += [f"  left out: {reason}" for _, reason in self.unreadable]
+        lines += [f"  used, with a warning: {warning}" for _, warning in self.warned]
+        return "\n".join(lines)
+
+
+def check_audio(table: pd.DataFrame) -> AudioCheck:
+    """Read every clip of ``table`` once (about 3 ms each) and keep the rows whose audio can be used.
+
+    Labelling parses names only; a damaged file would otherwise reach the notebooks that play or draw a chosen clip
+    and stop them, and the folds, captions and counts would include clips no model trains on.
+    """
+    from .audio import AudioError, load_audio
+
+    usable, unreadable, warned = [], [], []
+    for index, path in table["path"].items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                load_audio(path)
+            except AudioError as error:
+                unreadable.append((Path(path), str(error)))
+                continue
+        usable.append(index)
+        warned += [(Path(path), str(warning.message)) for warning in caught]
+    return AudioCheck(table.loc[usable].reset_index(drop=True), unreadable, warned)
+
+
 def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME) -> pd.DataFrame:
     """Scan ``data_dir`` and return the labelled table of the clips ``scheme`` keeps."""
     table, _ = scan_corpus(data_dir)

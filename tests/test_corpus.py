@@ -1,9 +1,12 @@
 """Labelling: the RAVDESS name parser, label schemes, and corpus scanning."""
 
 import warnings
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from conftest import SHARED_SAMPLE
 from ser_utils import config, corpus
@@ -112,3 +115,21 @@ def test_label_of_a_single_file():
     assert corpus.label_of("03-01-08-02-01-02-12.wav") is None  # surprised: not in the seed's classes
     assert corpus.label_of("my_voice.wav") is None
     assert corpus.label_of("03-01-08-02-01-02-11.wav", "gender_emotion8") == "male_surprised"
+
+
+def test_reading_each_clip_leaves_out_unusable_files_and_names_those_used_with_a_warning(mini_table, tmp_path):
+    table = mini_table.head(4).copy()
+    empty, silent, cut = tmp_path / "empty.wav", tmp_path / "silent.wav", tmp_path / "cut.wav"
+    empty.write_bytes(b"")
+    sf.write(silent, np.zeros(16000, dtype=np.float32), 16000)
+    whole = Path(table["path"].iloc[2]).read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    table["path"] = [str(empty), str(silent), str(cut), table["path"].iloc[3]]
+    checked = corpus.check_audio(table)
+    assert list(checked.table["path"]) == [str(cut), table["path"].iloc[3]]
+    assert checked.unreadable == [(empty, f"{empty}: empty file (0 bytes)"),
+                                  (silent, f"{silent}: file is silent (peak below 0.0001)")]
+    assert [path for path, _ in checked.warned] == [cut] and "cut short" in checked.warned[0][1]
+    assert checked.describe().splitlines() == [
+        "2 clips' audio read: 2 left out, 1 used with a warning", f"  left out: {empty}: empty file (0 bytes)",
+        f"  left out: {silent}: file is silent (peak below 0.0001)", f"  used, with a warning: {checked.warned[0][1]}"]
