@@ -145,15 +145,35 @@ def _clip_then_format(path: Path) -> tuple:
     return str(path.parent), path.stem.lower(), config.AUDIO_SUFFIXES.index(path.suffix.lower())
 
 
+def _relative(path: Path, root: str | Path) -> str:
+    """``path`` as seen from the corpus folder ``root`` (where the user looks for it), or whole if outside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _header_reads(path: Path) -> bool:
+    """True if the audio file's header can be read (asked only of a clip's copies, to keep one that can be used)."""
+    from .audio import AudioError, audio_info
+
+    try:
+        audio_info(path)
+    except AudioError:
+        return False
+    return True
+
+
 def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
     """Parse every audio file under ``data_dir``.
 
     Returns the table of all clips (every emotion, no label yet) and the list of
     ``(path, reason)`` for what was left out (names that do not parse, song clips, actors outside
     RAVDESS's 01-24, second copies of a clip, folders that cannot be read); those are also reported
-    as one warning, never fatal to the batch.
+    as one warning, never fatal to the batch. Of a clip's copies, the least lossy format is kept, unless its header
+    cannot be read and another copy's can.
     """
-    rows, rejected, seen = [], [], {}
+    rows, rejected = {}, []
     for path in sorted(find_audio_files(data_dir, rejected), key=_clip_then_format):
         try:
             info = parse_ravdess_name(path)
@@ -161,11 +181,16 @@ def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, st
             rejected.append((path, str(error)))
             continue
         clip = path.stem.lower()  # X.wav and X.WAV (or X.flac) are the same clip
-        if clip in seen:
-            rejected.append((path, f"{path.name}: the same clip as {seen[clip].name}, which is kept"))
-            continue
-        seen[clip] = path
-        rows.append({"path": str(path), "filename": path.name, **asdict(info)})
+        if clip in rows:
+            kept = Path(rows[clip]["path"])
+            if _header_reads(kept) or not _header_reads(path):
+                rejected.append((path, f"{_relative(path, data_dir)}: the same clip as {_relative(kept, data_dir)}, "
+                                       "which is kept"))
+                continue
+            rejected.append((kept, f"{_relative(kept, data_dir)}: unreadable, and the same clip as "
+                                   f"{_relative(path, data_dir)}, which is kept"))
+        rows[clip] = {"path": str(path), "filename": path.name, **asdict(info)}
+    rows = list(rows.values())
     if rejected:
         listing = "\n  ".join(reason for _, reason in rejected)
         warnings.warn(f"skipped {len(rejected)} file(s):\n  {listing}", stacklevel=2)
