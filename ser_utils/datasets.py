@@ -89,12 +89,18 @@ def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None,
             if not path.is_dir():
                 raise DatasetUnavailable(f"{path}: RAVDESS_DIR does not exist. {HOW_TO_PROVIDE}")
             return Dataset("ravdess", path, synthetic=synth.is_synthetic(path))
-        if not any(config.RAVDESS_DIR.glob("Actor_*")):
+        if not holds_actors(config.RAVDESS_DIR):
             if not download:
                 raise DatasetUnavailable(f"{config.RAVDESS_DIR} holds no RAVDESS actors. {HOW_TO_PROVIDE}")
             download_ravdess(config.RAVDESS_DIR)
         return Dataset("ravdess", config.RAVDESS_DIR, synthetic=False)
     raise ValueError(f"unknown dataset {name!r}; choose 'synthetic' or 'ravdess'")
+
+
+def holds_actors(folder: Path) -> bool:
+    """True if ``folder`` holds ``Actor_XX`` folders, directly or in one folder between (the archive's own top folder,
+    ``Audio_Speech_Actors_01-24/``, which some unzip tools keep): the corpus scan reads both."""
+    return any(folder.glob("Actor_*")) or any(folder.glob("*/Actor_*"))
 
 
 def download_ravdess(target: str | Path = config.RAVDESS_DIR, *, url: str = RAVDESS_URL, md5: str = RAVDESS_MD5) -> Path:

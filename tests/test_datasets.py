@@ -98,3 +98,13 @@ def test_resolve_uses_a_given_folder_and_explains_a_missing_one(tmp_path):
         datasets.resolve_dataset("ravdess", tmp_path / "missing")
     with pytest.raises(ValueError, match="unknown dataset"):
         datasets.resolve_dataset("timit")
+
+
+def test_the_default_folder_is_used_when_the_archive_top_folder_sits_between(tmp_path, monkeypatch):
+    """Unzipped by hand into data/raw/ravdess, the archive keeps its top folder: no download, no 'remove it'."""
+    monkeypatch.setattr(datasets.config, "RAVDESS_DIR", tmp_path / "ravdess")
+    (tmp_path / "ravdess" / "Audio_Speech_Actors_01-24" / "Actor_01").mkdir(parents=True)
+    assert datasets.resolve_dataset("ravdess", download=False).path == tmp_path / "ravdess"
+    (tmp_path / "ravdess" / "Audio_Speech_Actors_01-24" / "Actor_01").rmdir()
+    with pytest.raises(DatasetUnavailable, match="holds no RAVDESS actors"):
+        datasets.resolve_dataset("ravdess", download=False)
