@@ -275,7 +275,8 @@ def save_labels(table: pd.DataFrame, path: str | Path, *, scheme: str, dataset: 
     try:
         n_speaker_folds(table)
     except CorpusTooSmall as error:
-        raise CorpusTooSmall(f"{dataset.get('path', dataset.get('label'))}: {error}") from None
+        raise CorpusTooSmall(f"{dataset.get('path', dataset.get('label'))}: {error} among the clips that the label "
+                             f"scheme {scheme} keeps and that can be read") from None
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

@@ -697,7 +697,8 @@ CASES = [
          0, "seven two-digit fields", answered=1),
     Case("song clip", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-02-05-01-01-01-01.wav"]), 0,
          "song clip", answered=1),
-    Case("corpus of one actor", _one_actor_corpus, 2, "at least 2 female and 2 male"),
+    Case("corpus of one actor", _one_actor_corpus, 2, "at least 2 female and 2 male actors; this corpus has 0 female, "
+         "1 male among the clips that the label scheme gender_emotion5 keeps"),
     # ---- feature cache and extraction
     Case("corrupt cache file", _corrupt_cache, 0, "damaged feature cache", answered=1,
          check=lambda e: len(list((e.folder / "cache").glob("*.npz"))) == 1),
