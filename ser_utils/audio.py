@@ -107,21 +107,36 @@ def load_audio(
     return resample(samples, native_rate, sample_rate, res_type=res_type), sample_rate
 
 
-def promised_duration(info: sf._SoundFileInfo, frames_read: int) -> float:
-    """Seconds of audio the file's header promises (a WAV or AIFF data chunk's size, an MP3's frame count).
+def promised_duration(path: str | Path, info: sf._SoundFileInfo, frames_read: int) -> float:
+    """Seconds of audio the file's header promises: a WAV or AIFF data chunk's size, or the frame count of an MP3's
+    Xing, Info or VBRI header; otherwise (no promise) the frames read.
 
-    libsndfile already counts only the frames a cut WAV holds, but logs the chunk's promise ("data : N (should be
-    M)"); a decoder that reads fewer frames than it announced (an MP3 cut short) shows it in ``frames_read``.
+    libsndfile counts only the frames a cut WAV holds, but logs the chunk's promise ("data : N (should be M)"). For an
+    MP3 it reports the header's frame count, or without such a header an estimate from the file's size (no promise).
     """
     cut = _CUT_CHUNK.search(info.extra_info)
     if cut and int(cut[2]) > 0 and int(cut[1]) < _UNKNOWN_CHUNK_SIZE:
         return info.duration * int(cut[1]) / int(cut[2])
-    return max(info.frames, frames_read) / info.samplerate
+    if info.format == "MP3" and _mp3_states_its_length(path):
+        return info.frames / info.samplerate
+    return frames_read / info.samplerate
+
+
+def _mp3_states_its_length(path: str | Path) -> bool:
+    """True if the MP3's first frame, after any ID3v2 tag, is a Xing, Info or VBRI header (which counts the frames)."""
+    with open(path, "rb") as file:
+        tag = file.read(10)
+        if tag[:3] == b"ID3" and len(tag) == 10:  # its size: four 7-bit bytes, after the 10-byte tag header
+            file.seek(10 + sum((byte & 0x7F) << (7 * (3 - place)) for place, byte in enumerate(tag[6:10])))
+        else:
+            file.seek(0)
+        first_frame = file.read(4096)
+    return any(marker in first_frame for marker in (b"Xing", b"Info", b"VBRI"))
 
 
 def _warn_if_cut_short(path: str | Path, info: sf._SoundFileInfo, frames_read: int) -> None:
     """Warn, naming the file, if it holds clearly less audio than its header promises (a download cut off)."""
-    promised, held = promised_duration(info, frames_read), frames_read / info.samplerate
+    promised, held = promised_duration(path, info, frames_read), frames_read / info.samplerate
     if promised - held > max(0.05, 0.02 * promised):
         warnings.warn(f"{path}: cut short: its header promises {promised:.2f} s of audio, the file holds {held:.2f} s "
                       "(an interrupted download or copy?); only what it holds is used", stacklevel=3)

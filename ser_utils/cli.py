@@ -153,7 +153,7 @@ def _file_output_problem(option: str, path: Path, inputs: set[Path], force: bool
 def _refused_file(path: Path) -> str | None:
     """Why no file can be created beside ``path`` although the folder's permissions allow it, or None.
 
-    Tried with a temporary file (removed at once): a read-only mount, a full quota or a kernel folder such as
+    Tried with a temporary file (removed at once): a read-only mount or a kernel folder such as
     ``/sys`` is found here, before any work, and not after another output was written.
     """
     try:

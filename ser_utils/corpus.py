@@ -141,8 +141,9 @@ def find_audio_files(data_dir: str | Path, skipped: list[tuple[Path, str]] | Non
 
 
 def _clip_then_format(path: Path) -> tuple:
-    """Sort key: a clip's copies side by side, the least lossy format first (WAV, FLAC, OGG, then MP3)."""
-    return str(path.parent), path.stem.lower(), config.AUDIO_SUFFIXES.index(path.suffix.lower())
+    """Sort key: a clip's copies side by side, wherever they are, the least lossy format first (WAV, FLAC, OGG, then
+    MP3), then by folder."""
+    return path.stem.lower(), config.AUDIO_SUFFIXES.index(path.suffix.lower()), str(path.parent)
 
 
 def _relative(path: Path, root: str | Path) -> str:
@@ -153,15 +154,17 @@ def _relative(path: Path, root: str | Path) -> str:
         return str(path)
 
 
-def _header_reads(path: Path) -> bool:
-    """True if the audio file's header can be read (asked only of a clip's copies, to keep one that can be used)."""
-    from .audio import AudioError, audio_info
+def _copy_to_keep(copies: list[tuple[Path, ClipInfo]]) -> tuple[Path, ClipInfo]:
+    """Of a clip's copies (the least lossy format first), the first whose audio can be used, else the first."""
+    from .audio import AudioError, load_audio
 
-    try:
-        audio_info(path)
-    except AudioError:
-        return False
-    return True
+    for copy in copies if len(copies) > 1 else ():
+        try:
+            load_audio(copy[0])
+        except AudioError:
+            continue
+        return copy
+    return copies[0]
 
 
 def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
@@ -170,27 +173,23 @@ def scan_corpus(data_dir: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, st
     Returns the table of all clips (every emotion, no label yet) and the list of
     ``(path, reason)`` for what was left out (names that do not parse, song clips, actors outside
     RAVDESS's 01-24, second copies of a clip, folders that cannot be read); those are also reported
-    as one warning, never fatal to the batch. Of a clip's copies, the least lossy format is kept, unless its header
-    cannot be read and another copy's can.
+    as one warning, never fatal to the batch. Of a clip's copies (in any folders), the least lossy format is kept,
+    unless its audio cannot be used and another copy's can.
     """
-    rows, rejected = {}, []
+    copies, rejected = {}, []
     for path in sorted(find_audio_files(data_dir, rejected), key=_clip_then_format):
         try:
             info = parse_ravdess_name(path)
         except RavdessNameError as error:
             rejected.append((path, str(error)))
             continue
-        clip = path.stem.lower()  # X.wav and X.WAV (or X.flac) are the same clip
-        if clip in rows:
-            kept = Path(rows[clip]["path"])
-            if _header_reads(kept) or not _header_reads(path):
-                rejected.append((path, f"{_relative(path, data_dir)}: the same clip as {_relative(kept, data_dir)}, "
-                                       "which is kept"))
-                continue
-            rejected.append((kept, f"{_relative(kept, data_dir)}: unreadable, and the same clip as "
-                                   f"{_relative(path, data_dir)}, which is kept"))
-        rows[clip] = {"path": str(path), "filename": path.name, **asdict(info)}
-    rows = list(rows.values())
+        copies.setdefault(path.stem.lower(), []).append((path, info))  # X.wav, X.WAV, X.flac: one clip
+    rows = []
+    for clip_copies in copies.values():
+        kept, info = _copy_to_keep(clip_copies)
+        rejected += [(path, f"{_relative(path, data_dir)}: the same clip as {_relative(kept, data_dir)}, which is kept")
+                     for path, _ in clip_copies if path != kept]
+        rows.append({"path": str(kept), "filename": kept.name, **asdict(info)})
     if rejected:
         listing = "\n  ".join(reason for _, reason in rejected)
         warnings.warn(f"skipped {len(rejected)} file(s):\n  {listing}", stacklevel=2)
@@ -226,8 +225,9 @@ class AudioCheck:
 
     def describe(self) -> str:
         """One line per file left out or used with a warning, after a count."""
-        lines = [f"{len(self.table)} clips' audio read: {len(self.unreadable)} left out, {len(self.warned)} used with "
-                 "a warning"]
+        warned = len({path for path, _ in self.warned})
+        lines = [f"{len(self.table) + len(self.unreadable)} clips' audio read: {len(self.unreadable)} left out, "
+                 f"{warned} used with a warning"]
         lines += [f"  left out: {reason}" for _, reason in self.unreadable]
         lines += [f"  used, with a warning: {warning}" for _, warning in self.warned]
         return "\n".join(lines)

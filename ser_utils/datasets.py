@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import config, synth
-from .storage import remove_leftovers
+from .storage import corpus_folder, remove_leftovers
 
 RAVDESS_URL = "https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip"
 RAVDESS_MD5 = "bc696df654c87fed845eb13823edef8a"
@@ -85,7 +84,7 @@ def resolve_dataset(name: str = "synthetic", data_dir: str | Path | None = None,
                        synthetic=True)
     if name == "ravdess":
         if data_dir:
-            path = Path(os.path.abspath(Path(data_dir).expanduser()))  # "a/../b" read as "b"; links kept
+            path = corpus_folder(data_dir)
             if not path.is_dir():
                 raise DatasetUnavailable(f"{path}: RAVDESS_DIR does not exist. {HOW_TO_PROVIDE}")
             return Dataset("ravdess", path, synthetic=synth.is_synthetic(path))

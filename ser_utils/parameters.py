@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import config, engine
+from .storage import corpus_folder
 
 #: Protocols whose models ``make report`` saves for notebook 05 (``speaker-norm`` models are never saved: they need
 #: several clips of a new speaker before they can judge one).
@@ -81,7 +82,7 @@ def _check_corpus(values: dict[str, str]) -> str | None:
         return None
     if values.get("DATASET", "ravdess") != "ravdess":
         return f"RAVDESS_DIR={folder} is given with DATASET={values['DATASET']}: use DATASET=ravdess (or leave it out)"
-    if not Path(folder).expanduser().is_dir():  # a quoted ~ reaches here unexpanded, and the notebook expands it
+    if not corpus_folder(folder).is_dir():  # as notebook 01 reads it: a quoted ~ reaches here unexpanded
         return f"RAVDESS_DIR={folder}: no such folder (give the folder holding Actor_01 ... Actor_24)"
     return None
 

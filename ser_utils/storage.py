@@ -1,4 +1,5 @@
-"""Atomic writes (a file is either absent or complete, never half-written), and what tells that a file changed."""
+"""Atomic writes (a file is either absent or complete, never half-written), what tells that a file changed, and how a
+folder a user names is read."""
 
 from __future__ import annotations
 
@@ -100,3 +101,19 @@ def file_stamp(path: str) -> str:
         return f"{stat.st_size}\0{stat.st_mtime_ns}"
     except OSError:
         return "missing"
+
+
+def corpus_folder(folder: str | Path) -> Path:
+    """``folder`` as an absolute path: ``~`` expanded (``~someone`` unknown here is left as written), and ``a/../b``
+    written as ``b`` where that is the same folder (past a link, ``..`` leads to the link target's parent)."""
+    path = Path(folder)
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # no home folder known for that user
+        pass
+    path = path.absolute()
+    tidy = Path(os.path.normpath(path))
+    try:
+        return tidy if os.path.samefile(tidy, path) else path
+    except OSError:  # either does not exist: keep what was given, for the message
+        return path

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import tone
 from ser_utils import audio
@@ -85,6 +86,31 @@ def test_a_file_cut_short_is_read_with_a_warning_naming_it(write_audio, suffix):
     with pytest.warns(UserWarning, match=r"cut short: its header promises 2.00 s of audio, the file holds [01].\d\d s"):
         samples, rate = load_audio(path)
     assert 0.7 < len(samples) / rate < 1.05
+
+
+def _mp3_frames(data: bytes) -> list[bytes]:
+    """The MPEG-1 layer III frames of ``data`` (44.1 kHz), each cut at the length its 4-byte header gives."""
+    bitrates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+    frames, start = [], 0
+    while start + 4 <= len(data) and data[start] == 0xFF:
+        header = data[start + 2]
+        size = 144000 * bitrates[header >> 4] // 44100 + ((header >> 1) & 1)
+        frames.append(data[start : start + size])
+        start += size
+    return frames
+
+
+def test_a_variable_bitrate_mp3_without_a_length_header_is_not_cut_short(tmp_path, recwarn):
+    """Without a Xing header, libsndfile estimates an MP3's length from its first frame's bitrate: no promise."""
+    rng = np.random.default_rng(0)
+    for name, level, seconds in (("quiet", 1e-5, 1), ("loud", 0.5, 3)):
+        sf.write(tmp_path / f"{name}.mp3", (level * rng.normal(size=44100 * seconds)).clip(-1, 1), 44100)
+    quiet, loud = (_mp3_frames((tmp_path / f"{name}.mp3").read_bytes())[1:] for name in ("quiet", "loud"))
+    path = tmp_path / "variable.mp3"  # a few low-bitrate frames, then high-bitrate ones: the estimate is far too long
+    path.write_bytes(b"".join(quiet[:5] + loud))
+    assert sf.info(path).frames > 1.5 * (5 + len(loud)) * 1152
+    assert len(load_audio(path)[0]) == (5 + len(loud)) * 1152
+    assert not [warning for warning in recwarn if "cut short" in str(warning.message)]
 
 
 def test_whole_files_and_unknown_lengths_are_not_cut_short(write_audio, recwarn):

@@ -131,5 +131,5 @@ def test_reading_each_clip_leaves_out_unusable_files_and_names_those_used_with_a
                                   (silent, f"{silent}: file is silent (peak below 0.0001)")]
     assert [path for path, _ in checked.warned] == [cut] and "cut short" in checked.warned[0][1]
     assert checked.describe().splitlines() == [
-        "2 clips' audio read: 2 left out, 1 used with a warning", f"  left out: {empty}: empty file (0 bytes)",
+        "4 clips' audio read: 2 left out, 1 used with a warning", f"  left out: {empty}: empty file (0 bytes)",
         f"  left out: {silent}: file is silent (peak below 0.0001)", f"  used, with a warning: {checked.warned[0][1]}"]

@@ -118,13 +118,14 @@ def _scan(env: Env, names: list[str]) -> Outcome:
     return Outcome(0, "\n".join(reason for _, reason in rejected), len(table))
 
 
-def _empty_copy_first(env: Env) -> Outcome:
-    """A clip twice, as a second download beside the first leaves it: the copy sorted first is an empty file."""
+def _silent_copy_first(env: Env) -> Outcome:
+    """A clip in three places, as repeated downloads leave it: the copies sorted first are silent and empty."""
     good = env.folder / "corpus" / "Actor_01 (1)" / "03-01-05-01-01-01-01.wav"
     good.parent.mkdir(parents=True)
     shutil.copy(env.clip_path, good)
-    (env.folder / "corpus" / "Actor_01").mkdir()
-    (env.folder / "corpus" / "Actor_01" / good.name).write_bytes(b"")
+    env.audio(f"corpus/Actor_01/{good.name}", np.zeros(22050, np.float32))
+    (env.folder / "corpus" / "Actor_01 (2)").mkdir()
+    (env.folder / "corpus" / "Actor_01 (2)" / good.name.replace(".wav", ".WAV")).write_bytes(b"")
     with pytest.warns(UserWarning, match="skipped"):
         table, rejected = corpus.scan_corpus(env.folder / "corpus")
     env.kept = [Path(path) for path in table["path"]]
@@ -686,12 +687,15 @@ CASES = [
     # ---- corpus scanning
     Case("X.WAV beside X.wav", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-01-05-01-01-01-01.WAV"]), 0,
          "the same clip as", answered=1),
+    Case("X.mp3 in one folder, X.wav in another: the WAV is kept",
+         lambda e: _scan(e, ["../Actor_01 (1)/03-01-05-01-01-01-01.wav", "03-01-05-01-01-01-01.mp3"]), 0,
+         "Actor_01/03-01-05-01-01-01-01.mp3: the same clip as Actor_01 (1)/03-01-05-01-01-01-01.wav", answered=1),
     Case("X.mp3 beside X.wav: the WAV is kept",
          lambda e: _scan(e, ["03-01-05-01-01-01-01.mp3", "03-01-05-01-01-01-01.wav"]), 0,
          "Actor_01/03-01-05-01-01-01-01.mp3: the same clip as Actor_01/03-01-05-01-01-01-01.wav", answered=1),
-    Case("a clip in two folders, the first copy empty: the other kept", _empty_copy_first, 0,
-         "Actor_01/03-01-05-01-01-01-01.wav: unreadable, and the same clip as Actor_01 (1)/03-01-05-01-01-01-01.wav, "
-         "which is kept", answered=1,
+    Case("a clip in two folders, the first copy silent: the other kept", _silent_copy_first, 0,
+         "Actor_01/03-01-05-01-01-01-01.wav: the same clip as Actor_01 (1)/03-01-05-01-01-01-01.wav, which is kept",
+         answered=1,
          check=lambda e: e.kept == [e.folder / "corpus" / "Actor_01 (1)" / "03-01-05-01-01-01-01.wav"]),
     Case("non-ASCII digits in a name", lambda e: _scan(e, ["03-01-05-01-01-01-01.wav", "03-01-0٥-01-01-01-01.wav"]),
          0, "seven two-digit fields", answered=1),

@@ -11,7 +11,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ser_utils import config, parameters, protocols, training
+from ser_utils import config, datasets, parameters, protocols, training
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The values the README documents for each Make variable.
@@ -122,12 +122,25 @@ def test_a_corpus_folder_with_spaces_and_quotes_reaches_the_check_and_the_notebo
 
 def test_a_quoted_home_folder_is_expanded_by_the_check_and_the_corpus_reader(tmp_path, monkeypatch):
     """``RAVDESS_DIR="~/My corpora"`` reaches make with its ~: the check and the notebook expand it."""
-    from ser_utils import datasets
-
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "My corpora" / "Actor_01").mkdir(parents=True)
     assert parameters.problems({"DATASET": "ravdess", "RAVDESS_DIR": "~/My corpora"}) == []
     assert datasets.resolve_dataset("ravdess", "~/My corpora/../My corpora").path == tmp_path / "My corpora"
+    assert parameters.problems({"DATASET": "ravdess", "RAVDESS_DIR": "~nobody-here/c"}) == [
+        "RAVDESS_DIR=~nobody-here/c: no such folder (give the folder holding Actor_01 ... Actor_24)"]
+
+
+def test_a_link_before_dot_dot_is_followed_as_the_system_follows_it(tmp_path):
+    """``link/..`` is the link target's parent, not the link's folder: the path is then kept as written."""
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "corpus" / "Actor_01").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "link").symlink_to(tmp_path / "real" / "sub", target_is_directory=True)
+    given = tmp_path / "elsewhere" / "link" / ".." / "corpus"
+    assert parameters.problems({"DATASET": "ravdess", "RAVDESS_DIR": str(given)}) == []
+    assert (datasets.resolve_dataset("ravdess", given).path / "Actor_01").is_dir()
+    assert datasets.resolve_dataset("ravdess", tmp_path / "real" / "sub" / ".." / "corpus").path == \
+        tmp_path / "real" / "corpus"
 
 
 def actors(n_per_gender: int, clips: int = 5) -> pd.DataFrame:
