@@ -7,7 +7,6 @@ with a message naming the valid values, before a notebook runs or a file is touc
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from . import config, engine
 from .storage import corpus_folder
