@@ -256,9 +256,13 @@ def check_audio(table: pd.DataFrame) -> AudioCheck:
 
 
 def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME) -> pd.DataFrame:
-    """Scan ``data_dir`` and return the labelled table of the clips ``scheme`` keeps."""
+    """Scan ``data_dir`` and return the labelled table of the clips ``scheme`` keeps whose audio can be used, as
+    notebook 01 makes it (what :func:`check_audio` leaves out or reads with a warning is reported as one warning)."""
     table, _ = scan_corpus(data_dir)
-    return apply_label_scheme(table, scheme)
+    checked = check_audio(apply_label_scheme(table, scheme))
+    if checked.unreadable or checked.warned:
+        warnings.warn(checked.describe(), stacklevel=2)
+    return checked.table
 
 
 def save_labels(table: pd.DataFrame, path: str | Path, *, scheme: str, dataset: dict) -> Path:

@@ -133,3 +133,15 @@ def test_reading_each_clip_leaves_out_unusable_files_and_names_those_used_with_a
     assert checked.describe().splitlines() == [
         "4 clips' audio read: 2 left out, 1 used with a warning", f"  left out: {empty}: empty file (0 bytes)",
         f"  left out: {silent}: file is silent (peak below 0.0001)", f"  used, with a warning: {checked.warned[0][1]}"]
+
+
+def test_the_benchmarks_labels_table_leaves_out_what_notebook_01_leaves_out(mini_corpus, tmp_path):
+    """`make accuracy` and `benchmarks/seeds.py` build their table with build_labels_table: the same clips as 01."""
+    (tmp_path / "Actor_01").mkdir()
+    for clip in sorted((mini_corpus / "Actor_01").glob("03-01-02-*.wav"))[:3]:  # calm: a class of the default scheme
+        (tmp_path / "Actor_01" / clip.name).write_bytes(clip.read_bytes())
+    emptied = tmp_path / "Actor_01" / "03-01-02-01-01-01-01.wav"
+    emptied.write_bytes(b"")
+    with pytest.warns(UserWarning, match=f"left out: {emptied}: empty file"):
+        table = corpus.build_labels_table(tmp_path)
+    assert emptied.name not in set(table["filename"]) and len(table) == 2
