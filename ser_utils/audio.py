@@ -107,6 +107,15 @@ def load_audio(
     return resample(samples, native_rate, sample_rate, res_type=res_type), sample_rate
 
 
+def load_audio_noting(path: str | Path, **options) -> tuple[np.ndarray, int, list[str]]:
+    """:func:`load_audio`, and the warnings it gave about the file (cut short, channels that cancel out) as messages
+    instead of printed warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        samples, rate = load_audio(path, **options)
+    return samples, rate, [str(warning.message) for warning in caught]
+
+
 def promised_duration(path: str | Path, info: sf._SoundFileInfo, frames_read: int) -> float:
     """Seconds of audio the file's header promises: a WAV or AIFF data chunk's size, or the frame count of an MP3's
     Xing, Info or VBRI header; otherwise (no promise) the frames read.

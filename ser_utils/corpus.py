@@ -214,7 +214,7 @@ def apply_label_scheme(table: pd.DataFrame, scheme: str = config.DEFAULT_SCHEME)
 
 
 @dataclass(frozen=True)
-class AudioCheck:
+class ClipCheck:
     """What reading each clip of a table once found: the clips whose audio can be used, the ``(path, reason)`` of the
     files left out (empty, corrupt, too short, silent...) and the ``(path, warning)`` of those used with a warning (cut
     short, channels that cancel out)."""
@@ -233,33 +233,31 @@ class AudioCheck:
         return "\n".join(lines)
 
 
-def check_audio(table: pd.DataFrame) -> AudioCheck:
+def check_clips(table: pd.DataFrame) -> ClipCheck:
     """Read every clip of ``table`` once (about 3 ms each) and keep the rows whose audio can be used.
 
     Labelling parses names only; a damaged file would otherwise reach the notebooks that play or draw a chosen clip
     and stop them, and the folds, captions and counts would include clips no model trains on.
     """
-    from .audio import AudioError, load_audio
+    from .audio import AudioError, load_audio_noting
 
     usable, unreadable, warned = [], [], []
     for index, path in table["path"].items():
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                load_audio(path)
-            except AudioError as error:
-                unreadable.append((Path(path), str(error)))
-                continue
+        try:
+            noted = load_audio_noting(path)[2]
+        except AudioError as error:
+            unreadable.append((Path(path), str(error)))
+            continue
         usable.append(index)
-        warned += [(Path(path), str(warning.message)) for warning in caught]
-    return AudioCheck(table.loc[usable].reset_index(drop=True), unreadable, warned)
+        warned += [(Path(path), message) for message in noted]
+    return ClipCheck(table.loc[usable].reset_index(drop=True), unreadable, warned)
 
 
 def build_labels_table(data_dir: str | Path, scheme: str = config.DEFAULT_SCHEME) -> pd.DataFrame:
     """Scan ``data_dir`` and return the labelled table of the clips ``scheme`` keeps whose audio can be used, as
-    notebook 01 makes it (what :func:`check_audio` leaves out or reads with a warning is reported as one warning)."""
+    notebook 01 makes it (what :func:`check_clips` leaves out or reads with a warning is reported as one warning)."""
     table, _ = scan_corpus(data_dir)
-    checked = check_audio(apply_label_scheme(table, scheme))
+    checked = check_clips(apply_label_scheme(table, scheme))
     if checked.unreadable or checked.warned:
         warnings.warn(checked.describe(), stacklevel=2)
     return checked.table

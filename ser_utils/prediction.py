@@ -8,14 +8,13 @@ a window) whose probabilities are averaged; an ensemble averages its members.
 
 from __future__ import annotations
 
-import warnings as python_warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import config, spectral
-from .audio import audio_info, load_audio, resample, speech_bounds
+from .audio import audio_info, load_audio_noting, resample, speech_bounds
 from .decisions import decide, emotion_probabilities, gender_decision, gender_split
 from .models import Model, ModelMismatch
 from .vad import speech_span
@@ -219,10 +218,8 @@ def read_clip(model: Model, path: str | Path) -> tuple[np.ndarray, list[str]]:
 
     Raises :class:`~ser_utils.audio.AudioError` naming the file if it cannot be used.
     """
-    with python_warnings.catch_warnings(record=True) as caught:  # e.g. channels that cancel out when mixed
-        python_warnings.simplefilter("always")
-        native, native_rate = load_audio(path)
-    loading = [str(warning.message).removeprefix(f"{path}: ") for warning in caught]
+    native, native_rate, noted = load_audio_noting(path)  # e.g. channels that cancel out when mixed
+    loading = [message.removeprefix(f"{path}: ") for message in noted]
     samples = resample(native, native_rate, model.sample_rate, res_type=model.res_type)
     return samples, loading + recording_warnings(native, native_rate, audio_info(path).subtype)
 

@@ -125,7 +125,7 @@ def test_reading_each_clip_leaves_out_unusable_files_and_names_those_used_with_a
     whole = Path(table["path"].iloc[2]).read_bytes()
     cut.write_bytes(whole[: len(whole) // 2])
     table["path"] = [str(empty), str(silent), str(cut), table["path"].iloc[3]]
-    checked = corpus.check_audio(table)
+    checked = corpus.check_clips(table)
     assert list(checked.table["path"]) == [str(cut), table["path"].iloc[3]]
     assert checked.unreadable == [(empty, f"{empty}: empty file (0 bytes)"),
                                   (silent, f"{silent}: file is silent (peak below 0.0001)")]
