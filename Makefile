@@ -22,6 +22,8 @@ KERNEL      := ser-report
 
 DATASET     ?= $(if $(RAVDESS_DIR),ravdess,synthetic)
 RAVDESS_DIR ?=
+# A folder is taken as written: make would read a $ in it as a variable of its own (a$b became a)
+override RAVDESS_DIR := $(value RAVDESS_DIR)
 ACTORS      ?=
 SCHEME      ?= gender_emotion5
 MODEL       ?= best

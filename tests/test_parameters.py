@@ -105,10 +105,10 @@ def word_after(lines: list[list[str]], word: str, marker: str) -> str:
 
 
 def test_a_corpus_folder_with_spaces_and_quotes_reaches_the_check_and_the_notebook_whole(tmp_path):
-    """make's own functions split a value at spaces: RAVDESS_DIR goes to the check, notebook 01 and the accuracy
-    benchmark as one shell word, and a relative folder is read from the project folder (the notebooks run in
-    notebooks/)."""
-    folder = tmp_path / "my corpus" / "O'Brien"
+    """make's own functions split a value at spaces and read '$' as a variable: RAVDESS_DIR goes to the check,
+    notebook 01 and the accuracy benchmark as one shell word, and a relative folder is read from the project folder
+    (the notebooks run in notebooks/)."""
+    folder = tmp_path / "my corpus" / "O'Brien $HOME $(x)"
     folder.mkdir(parents=True)
     report, accuracy = dry_run("report", f"RAVDESS_DIR={folder}"), dry_run("accuracy", f"RAVDESS_DIR={folder}")
     (check,) = [words for words in report if "ser_utils.parameters" in words]
