@@ -53,14 +53,17 @@ def fit_temperature(probabilities: np.ndarray, targets: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-def reliability_bins(probabilities: np.ndarray, targets: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
-    """Per confidence bin (the top probability, equal widths over 0-1): clips, mean confidence, accuracy.
+def reliability_bins(probabilities: np.ndarray, targets: np.ndarray, n_bins: int = N_BINS,
+                     answers: np.ndarray | None = None) -> pd.DataFrame:
+    """Per confidence bin (equal widths over 0-1): clips, mean confidence, accuracy.
 
-    Empty bins are left out.
+    A clip's confidence is the probability of the class it is answered with: ``answers`` (the printed class, see
+    :func:`ser_utils.decisions.decide`), by default the most probable class. Empty bins are left out.
     """
     probabilities, targets = np.asarray(probabilities), np.asarray(targets)
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == targets
+    answers = probabilities.argmax(axis=1) if answers is None else np.asarray(answers)
+    confidence = probabilities[np.arange(len(answers)), answers]
+    correct = answers == targets
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bin_of = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
     rows = [{"bin_low": edges[b], "bin_high": edges[b + 1], "clips": int((bin_of == b).sum()),

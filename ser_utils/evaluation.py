@@ -8,7 +8,7 @@ from sklearn import metrics as skm
 
 from . import config
 from .calibration import ece_of_bins, reliability_bins, with_temperature
-from .decisions import decide, emotion_probabilities, gender_decision, gender_split
+from .decisions import decide, gender_decision, gender_split
 from .protocols import PROTOCOLS
 from .runs import probability_column
 from .storage import read_json, write_json
@@ -34,25 +34,32 @@ def roc_auc_ovr(y_true: np.ndarray, probabilities: np.ndarray, average: str) -> 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
     """Accuracy, micro and macro precision/recall/F1, UAR, micro/macro ROC AUC, and for
-    ``gender_emotion`` labels the gender accuracy (seed's rule) and 5-class emotion accuracy."""
+    ``gender_emotion`` labels the gender accuracy (seed's rule) and the emotion accuracy of the printed class.
+
+    Macro averages run over the classes a fold holds or is answered with, and UAR (macro recall) over the classes it
+    holds: a class with no clip in a fold (clips left out as unreadable) is not counted as a recall of 0.
+    """
     y_true = np.asarray(y_true)
     y_pred = decide(probabilities, labels)
-    class_ids = list(range(len(labels)))
     result = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
     for average in ("micro", "macro"):
-        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=class_ids, average=average, zero_division=0)
+        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
         result |= {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
-    result["uar"] = result["recall_macro"]
+    result["uar"] = result["recall_macro"] = unweighted_average_recall(y_true, y_pred)
     result["auc_micro"] = roc_auc_ovr(y_true, probabilities, "micro")
     result["auc_macro"] = roc_auc_ovr(y_true, probabilities, "macro")
     if gender_split(labels):
         true_labels = np.array(labels)[y_true]
         predicted_gender, _ = gender_decision(probabilities, labels)
         result["gender_accuracy"] = float(np.mean(predicted_gender == [config.split_label(l)[0] for l in true_labels]))
-        emotion_probs, emotions = emotion_probabilities(probabilities, labels)
-        predicted_emotion = np.array(emotions)[emotion_probs.argmax(axis=1)]
-        result["emotion_accuracy"] = float(np.mean(predicted_emotion == [config.split_label(l)[1] for l in true_labels]))
+        emotion_of = np.array([config.split_label(label)[1] for label in labels])
+        result["emotion_accuracy"] = float(np.mean(emotion_of[y_pred] == emotion_of[y_true]))
     return result
+
+
+def unweighted_average_recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean over the classes present in ``y_true`` of the share of their clips answered right (UAR)."""
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
 def per_class_auc(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> pd.Series:
@@ -105,7 +112,7 @@ def calibration_bins(run) -> dict[str, pd.DataFrame]:
     """Reliability bins over all test folds pooled: before calibration, and as predicted (calibrated)."""
     def bins(predictions):
         targets, probabilities = run_arrays(predictions, run.labels)
-        return reliability_bins(probabilities, targets)
+        return reliability_bins(probabilities, targets, answers=decide(probabilities, run.labels))
 
     return {"before calibration": bins(uncalibrated(run)), "calibrated (as predicted)": bins(run.predictions)}
 

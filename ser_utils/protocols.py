@@ -109,13 +109,26 @@ def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str
     test actors stay unseen either way.
     """
     train = table.iloc[train_index]
-    if protocol in SPEAKER_PROTOCOLS and train.groupby("gender")["actor"].nunique().min() >= 2:
+    if protocol in SPEAKER_PROTOCOLS and holds_out_validation_actors(train):
         rng = np.random.default_rng(seed)
         held_out = [rng.choice(sorted(train.loc[train["gender"] == g, "actor"].unique())) for g in config.GENDERS]
         is_validation = train["actor"].isin(held_out).to_numpy()
         return train_index[~is_validation], train_index[is_validation]
     fit, validation = train_test_split(train_index, test_size=0.15, stratify=train["label"], random_state=seed)
     return np.sort(fit), np.sort(validation)
+
+
+def holds_out_validation_actors(train: pd.DataFrame) -> bool:
+    """Whether each gender of these training clips has two actors or more, so that one of each is held out."""
+    return bool(train.groupby("gender")["actor"].nunique().min() >= 2)
+
+
+def validation_source(table: pd.DataFrame, folds: list[dict]) -> str:
+    """What the validation clips of speaker-protocol ``folds`` (records with their ``test_actors``) are, for captions:
+    held-out actors, or on a corpus with too few actors of a gender, clips of the training actors."""
+    if all(holds_out_validation_actors(table[~table["actor"].isin(fold["test_actors"])]) for fold in folds):
+        return "held-out actors"
+    return "15 % of the training actors' clips (too few actors of a gender to hold one out)"
 
 
 def normalise_per_speaker(features: np.ndarray, speakers) -> np.ndarray:

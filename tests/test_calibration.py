@@ -28,6 +28,15 @@ def test_ece_is_the_gap_between_confidence_and_accuracy():
     assert list(bins["clips"]) == [10] and bins["accuracy"].iloc[0] == pytest.approx(0.5)
 
 
+def test_the_confidence_is_that_of_the_answer_given():
+    probabilities = np.array([[0.6, 0.4]] * 10)
+    targets = np.array([1] * 8 + [0] * 2)  # answered 1 (at 0.4) by another rule: right 8 times of 10
+    bins = calibration.reliability_bins(probabilities, targets, answers=np.ones(10, dtype=int))
+    assert bins["confidence"].iloc[0] == pytest.approx(0.4) and bins["accuracy"].iloc[0] == pytest.approx(0.8)
+    assert calibration.ece_of_bins(bins) == pytest.approx(0.4)
+    assert calibration.expected_calibration_error(probabilities, targets) == pytest.approx(0.6 - 0.2)  # the top class
+
+
 def test_a_calibrated_sample_has_a_small_ece_and_a_sharpened_one_a_large_ece():
     probabilities, targets = _calibrated_sample()
     assert calibration.expected_calibration_error(probabilities, targets) < 0.03

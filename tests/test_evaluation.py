@@ -3,9 +3,10 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from ser_utils import config, decisions, evaluation
+from ser_utils import config, decisions, evaluation, runs
 
 LABELS = list(config.LABEL_SCHEMES["gender_emotion5"]["classes"])  # female_* then male_*
 
@@ -31,8 +32,8 @@ def test_metrics_match_a_hand_computed_example():
     result = evaluation.classification_metrics(y_true, one_hot_rows(predicted), LABELS)
     assert result["accuracy"] == pytest.approx(0.7)
     assert result["precision_micro"] == result["recall_micro"] == result["f1_micro"] == pytest.approx(0.7)
-    # recall per present class: 0: .5, 1: 1, 5: .5, 6: 1, 9: .5; absent classes count as 0 in the macro mean
-    assert result["uar"] == pytest.approx((0.5 + 1 + 0.5 + 1 + 0.5) / 10)
+    # recall per present class: 0: .5, 1: 1, 5: .5, 6: 1, 9: .5; classes with no clip are not averaged in
+    assert result["uar"] == result["recall_macro"] == pytest.approx((0.5 + 1 + 0.5 + 1 + 0.5) / 5)
     # genders wrong only for 5->0 (male->female) and 9->4 (male->female): 2 of 10
     assert result["gender_accuracy"] == pytest.approx(0.8)
     # emotions: 0->1 (angry->calm) and 9->4 (sad->sad: right): 1 wrong of 10; 5->0 angry->angry right
@@ -46,6 +47,29 @@ def test_perfect_and_auc_on_all_classes():
     assert result["accuracy"] == result["f1_macro"] == result["auc_macro"] == result["auc_micro"] == 1.0
     report = evaluation.per_class_report(y_true, one_hot_rows(y_true), LABELS)
     assert list(report.index) == LABELS and (report["roc_auc"] == 1).all() and (report["support"] == 3).all()
+
+
+def test_a_class_with_no_clip_in_a_fold_is_no_recall_of_zero():
+    """A fold without one class (its clips left out as unreadable): every answer right scores 1, not 0.9."""
+    y_true = np.repeat([0, 1, 2, 3, 4, 5, 6, 7, 8], 2)
+    result = evaluation.classification_metrics(y_true, one_hot_rows(y_true), LABELS)
+    assert result["uar"] == result["f1_macro"] == result["precision_macro"] == 1.0
+    wrong = evaluation.classification_metrics(y_true, one_hot_rows(np.where(y_true == 8, 9, y_true)), LABELS)
+    assert wrong["uar"] == pytest.approx(8 / 9) and wrong["f1_macro"] == pytest.approx(8 / 10)  # 9 answered, not held
+
+
+def test_emotion_accuracy_and_calibration_score_the_answer_a_user_is_given():
+    """The female half sums to 0.55, so the answer is female_calm (0.14), though male_angry (0.30) is the top class
+    and angry the most probable emotion summed over genders: the answer is right, at a confidence of 0.14."""
+    row = np.array([[0.10, 0.14, 0.10, 0.11, 0.10, 0.30, 0.05, 0.05, 0.05, 0.00]])
+    female_calm = LABELS.index("female_calm")
+    assert decisions.decide(row, LABELS)[0] == female_calm
+    result = evaluation.classification_metrics(np.array([female_calm]), row, LABELS)
+    assert result["accuracy"] == result["emotion_accuracy"] == result["gender_accuracy"] == 1.0
+    predictions = pd.DataFrame({"path": ["a.wav"], "actor": 2, "gender": "female", "fold": 0, "label": ["female_calm"]}
+                               | {runs.probability_column(label): row[0, i] for i, label in enumerate(LABELS)})
+    run = runs.Run("toy", "speaker", LABELS, predictions, [{"fold": 0}])
+    assert evaluation.calibration_summary(run)["ece"] == pytest.approx(1 - 0.14)  # not |0.30 - 0| for the top class
 
 
 def test_emotion_only_labels_have_no_gender_metrics():

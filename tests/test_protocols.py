@@ -61,6 +61,15 @@ def test_four_actor_corpus_validates_on_clips_of_training_actors():
     assert not set(table.iloc[fit_index]["actor"]) & set(table.iloc[test_index]["actor"])
 
 
+@pytest.mark.parametrize("n_actors,source", [(4, "training actors' clips"), (6, "held-out actors"),
+                                             (12, "held-out actors"), (24, "held-out actors")])
+def test_captions_say_where_the_validation_clips_come_from(n_actors, source):
+    table = actor_table(n_actors)
+    folds = [{"test_actors": sorted(table.iloc[test]["actor"].unique())}
+             for _, test in protocols.make_folds(table, "speaker", n_folds=6)]
+    assert source in protocols.validation_source(table, folds)
+
+
 def test_random_protocol_mixes_speakers_like_the_seed():
     table = actor_table()
     train_index, test_index = protocols.make_folds(table, "random", n_folds=5)[0]
