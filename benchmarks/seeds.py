@@ -2,7 +2,8 @@
 
 A network's figure moves with the seed of its initial weights by a few points, as much as many design changes;
 its design is chosen on the mean over seeds. The folds stay those of ``--fold-seed`` (``make accuracy``'s when every
-model can read every clip), so only the networks' draws change:
+model can read every clip), so only the networks' draws change: initial weights, dropout and the order of the
+batches (the CNN's SpecAugment masks and input noise keep their seed, 0, in every run):
 
     .venv/bin/python benchmarks/seeds.py --data-dir ../shared/ravdess-sample --model cnn
     .venv/bin/python benchmarks/seeds.py --data-dir ../shared/ravdess-sample --model cnn --params '{"batch_size": 32}'
