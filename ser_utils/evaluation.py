@@ -36,16 +36,17 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels
     """Accuracy, micro and macro precision/recall/F1, UAR, micro/macro ROC AUC, and for
     ``gender_emotion`` labels the gender accuracy (seed's rule) and the emotion accuracy of the printed class.
 
-    Macro averages run over the classes a fold holds or is answered with, and UAR (macro recall) over the classes it
-    holds: a class with no clip in a fold (clips left out as unreadable) is not counted as a recall of 0.
+    Macro averages (UAR is the macro recall) run over the classes a fold holds: a class with no clip in a fold
+    (clips left out as unreadable) is not counted as a recall of 0.
     """
     y_true = np.asarray(y_true)
     y_pred = decide(probabilities, labels)
     result = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
-    for average in ("micro", "macro"):
-        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+    for average, classes in (("micro", list(range(len(labels)))), ("macro", np.unique(y_true))):
+        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=classes, average=average,
+                                                         zero_division=0)
         result |= {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
-    result["uar"] = result["recall_macro"] = unweighted_average_recall(y_true, y_pred)
+    result["uar"] = result["recall_macro"]
     result["auc_micro"] = roc_auc_ovr(y_true, probabilities, "micro")
     result["auc_macro"] = roc_auc_ovr(y_true, probabilities, "macro")
     if gender_split(labels):
@@ -55,11 +56,6 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, labels
         emotion_of = np.array([config.split_label(label)[1] for label in labels])
         result["emotion_accuracy"] = float(np.mean(emotion_of[y_pred] == emotion_of[y_true]))
     return result
-
-
-def unweighted_average_recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """The mean over the classes present in ``y_true`` of the share of their clips answered right (UAR)."""
-    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
 def per_class_auc(y_true: np.ndarray, probabilities: np.ndarray, labels: list[str]) -> pd.Series:

@@ -55,7 +55,7 @@ def test_a_class_with_no_clip_in_a_fold_is_no_recall_of_zero():
     result = evaluation.classification_metrics(y_true, one_hot_rows(y_true), LABELS)
     assert result["uar"] == result["f1_macro"] == result["precision_macro"] == 1.0
     wrong = evaluation.classification_metrics(y_true, one_hot_rows(np.where(y_true == 8, 9, y_true)), LABELS)
-    assert wrong["uar"] == pytest.approx(8 / 9) and wrong["f1_macro"] == pytest.approx(8 / 10)  # 9 answered, not held
+    assert wrong["uar"] == wrong["f1_macro"] == wrong["precision_macro"] == pytest.approx(8 / 9)
 
 
 def test_emotion_accuracy_and_calibration_score_the_answer_a_user_is_given():

@@ -4,7 +4,8 @@ A :class:`Corruption` names one clip and a chain of steps, each a tuple ``(kind,
 :class:`Step` registered under ``kind`` in :data:`STEPS` (adding a kind: one subclass, one line there):
 
 - ``("white" | "pink" | "brown", snr_db)``: coloured Gaussian noise (the ``colorednoise`` package);
-- ``("babble", snr_db)``: the sum of the corruption's ``sources``, clips of *other* speakers;
+- ``("babble", snr_db)``: the sum of the corruption's ``sources``: in training copies clips of *other* speakers, in the
+  robustness study the fold's other test clips;
 - ``("reverb", rt60_s, room, purpose)``: convolution with the impulse response of room number ``room`` of
   a family (``purpose``: "train" or "study" rooms never coincide), simulated by ``pyroomacoustics``
   (image-source method; the absorption is adjusted until the simulated RT60 matches ``rt60_s``);

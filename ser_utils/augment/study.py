@@ -17,7 +17,7 @@ from .steps import Corruption, apply, clip_identity, clip_seed
 STUDY_CONDITIONS = {
     "white": ("SNR (dB), white noise", (30, 20, 10, 5, 0), lambda level: ("white", level)),
     "pink": ("SNR (dB), pink noise", (30, 20, 10, 5, 0), lambda level: ("pink", level)),
-    "babble": ("SNR (dB), babble of other test speakers", (30, 20, 10, 5, 0), lambda level: ("babble", level)),
+    "babble": ("SNR (dB), babble of the fold's other test clips", (30, 20, 10, 5, 0), lambda level: ("babble", level)),
     "reverb": ("reverberation time RT60 (s)", (0.3, 0.6, 1.0), lambda level: ("reverb", level, 0, "study")),
     "telephone": ("telephone line (300-3400 Hz, GSM codec)", (1,), lambda level: ("telephone",)),
     "length": ("speech length (s)", (2.0, 1.5, 1.0, 0.5), lambda level: ("length", level)),

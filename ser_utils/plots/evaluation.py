@@ -92,7 +92,7 @@ def reliability(bins: dict[str, pd.DataFrame], title: str, caption: str) -> plt.
         ax.plot(table["confidence"], table["accuracy"], marker=marker, linewidth=1.5, markersize=0,
                 label=f"{name} (ECE {ece_of_bins(table):.3f})")
         ax.scatter(table["confidence"], table["accuracy"], s=sizes, marker=marker, alpha=0.6)
-    ax.set(title=title, xlabel="confidence (the probability of the answer given), 10 bins", ylabel="accuracy in the bin",
+    ax.set(title=title, xlabel="confidence (probability of the answer given), 10 bins", ylabel="accuracy in the bin",
            xlim=(0, 1), ylim=(0, 1), aspect="equal")
     ax.legend(loc="upper left", fontsize=8)
     return stamp(fig, caption)
