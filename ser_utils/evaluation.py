@@ -105,17 +105,21 @@ def uncalibrated(run) -> pd.DataFrame:
 
 
 def calibration_bins(run) -> dict[str, pd.DataFrame]:
-    """Reliability bins over all test folds pooled: before calibration, and as predicted (calibrated)."""
+    """Reliability bins over all test folds pooled: before calibration, and as predicted (calibrated); for a run
+    whose folds fitted no temperature, its predictions' only."""
     def bins(predictions):
         targets, probabilities = run_arrays(predictions, run.labels)
         return reliability_bins(probabilities, targets, answers=decide(probabilities, run.labels))
 
+    if all(fold.get("temperature", 1.0) == 1.0 for fold in run.folds):
+        return {"as predicted (no temperature fitted)": bins(run.predictions)}
     return {"before calibration": bins(uncalibrated(run)), "calibrated (as predicted)": bins(run.predictions)}
 
 
 def calibration_summary(run) -> dict:
     """Expected calibration error over all test folds pooled, as predicted and before calibration, and the temperatures."""
-    before, after = (ece_of_bins(table) for table in calibration_bins(run).values())
+    eces = [ece_of_bins(table) for table in calibration_bins(run).values()]
+    before, after = eces[0], eces[-1]
     return {"ece": round(after, 4), "ece_uncalibrated": round(before, 4),
             "temperatures": [fold.get("temperature", 1.0) for fold in run.folds]}
 

@@ -44,8 +44,22 @@ GLOSSARY = (
     ("Ensemble", "The average of several models' probabilities."),
     ("The seed", "The project this report started from: a small network scored on a random split. Its model is "
      "kept as a baseline (`seed_cnn`)."),
+    ("Confusion matrix", "A table of true classes (rows) against answers (columns): the diagonal holds the right "
+     "answers, every other cell one kind of mistake."),
+    ("ROC curve, AUC", "How well a model ranks the clips of one class above the others, at every threshold; the area "
+     "under the curve (AUC) is 1 for a perfect ranking and 0.5 for a guess."),
+    ("Macro and micro averages", "Macro: a measure computed per class, then averaged, every class counting the same. "
+     "Micro: computed over all clips at once."),
+    ("Epoch, early stopping", "An epoch is one pass of a network over its training clips. Early stopping ends "
+     "training when the score on held-out validation voices stops improving and keeps the best epoch."),
     ("Calibration, ECE", "A model is calibrated when, of the answers it gives with 70 % confidence, about 70 % are "
      "right. The expected calibration error (ECE) is the average gap between confidence and accuracy."),
+    ("Temperature scaling", "One number, fitted on validation voices, that sharpens or softens all of a model's "
+     "probabilities so that they match how often it is right."),
+    ("Voice-activity detector (VAD)", "A small trained model (Silero VAD) that finds where in a recording someone "
+     "speaks, so that silence and noise before and after are left out."),
+    ("SNR, RT60", "Signal-to-noise ratio: how far the speech is above the noise, in decibels (0 dB: as loud as the "
+     "noise). RT60: how long a room's echo takes to fade by 60 dB, in seconds."),
     ("Corrupted copies", "Training clips with noise, a room's echo or a phone line added, so the models meet what "
      "real recordings sound like."),
     ("Delivered model, first fold's model", "The delivered model learnt from every actor once the folds had measured "
@@ -107,7 +121,7 @@ def overview_rows(metrics: dict) -> list[tuple[str, str, str]]:
         on_new_voices, on_heard_voices = pair
         who = ("The same model" if on_heard_voices["model"] == headline["model"]
                else f"{on_heard_voices['model']} ({on_new_voices['mean']['uar']:.3f} on new voices)")
-        rows.append((f"{who} when the test voices **were** heard in training (random split: too easy)",
+        rows.append((f"{who} when the test voices **were** heard in training (random split: the same voices in training and test)",
                      on_heard_voices["model"], _uar(on_heard_voices)))
     rows.append(("Guessing (chance)", "–", f"{metrics['scheme']['chance']:.3f}"))
     return rows
@@ -230,8 +244,8 @@ def _gender_emotion_figures(mean: dict) -> str:
 def limits(dataset: dict, headline: dict) -> str:
     """What the figures cannot show, for the corpus they come from."""
     if dataset["synthetic"]:
-        return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo and "
-                "pitch. The figures show that every stage runs and what each stage does; they say nothing about "
+        return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo, "
+                "pitch and voice quality. The figures show that every stage runs and what each stage does; they say nothing about "
                 "recognising emotion in people. The same report on real RAVDESS is one parameter away (README).")
     actors = f"{dataset['n_actors']} actors" if "n_actors" in dataset else "its actors"
     return (f"RAVDESS is acted emotion: {actors} (of RAVDESS's 24) reading two fixed sentences in North-American "

@@ -554,16 +554,18 @@ def train_and_save(table: pd.DataFrame, *, dataset: dict, plan: dict | None = No
 
 
 def training_summary(runs: dict[tuple[str, str], Run]) -> pd.DataFrame:
-    """Per run: folds trained, epochs run per fold, training seconds (total and per fold), and the seconds the
-    delivered model's fit on every actor took (none where no model is delivered)."""
+    """Per run: folds trained, epochs run per fold, training seconds (total and per fold; an ensemble's are its
+    members'), and the seconds the delivered model's fit on every actor took; "–" for a family that does not train
+    by epochs and where no model is delivered."""
     rows = []
     for (model_name, protocol), run in runs.items():
         seconds = [fold["seconds"] for fold in run.folds]
+        epochs = [fold["epochs_run"] for fold in run.folds]
         delivered = run.model.metadata.get("fit_seconds") if run.model is not None else None
         rows.append({"model": model_name, "protocol": protocol, "folds": len(run.folds),
-                     "epochs run": ", ".join(str(fold["epochs_run"]) for fold in run.folds),
+                     "epochs run": ", ".join(map(str, epochs)) if any(epochs) else "–",
                      "train s (total)": round(sum(seconds), 1), "train s per fold": round(sum(seconds) / len(seconds), 1),
-                     "delivered model s": delivered})
+                     "delivered model s": "–" if delivered is None else delivered})
     return pd.DataFrame(rows).set_index(["model", "protocol"])
 
 

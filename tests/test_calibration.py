@@ -105,6 +105,9 @@ def test_the_summary_reports_ece_before_and_after_calibration():
     assert summary["ece"] == pytest.approx(0.9 - 0.5)
     assert summary["ece_uncalibrated"] == pytest.approx(0.81 / (0.81 + 0.01) - 0.5, abs=1e-4)  # 0.9² : 0.1², sharper
     assert summary["temperatures"] == [2.0]
+    not_calibrated = runs.Run("toy", "speaker", ["a", "b"], predictions, [{"fold": 0, "temperature": 1.0}])
+    assert list(evaluation.calibration_bins(not_calibrated)) == ["as predicted (no temperature fitted)"]
+    assert evaluation.calibration_summary(not_calibrated)["ece"] == pytest.approx(0.4)
 
 
 def test_the_uncalibrated_probabilities_are_those_before_each_folds_temperature(stats_with_a_broken_clip,

@@ -70,9 +70,11 @@ def test_runs_refuse_a_different_label_scheme_and_a_wrong_feature_kind(stats_wit
 def test_training_summary_lists_folds_and_epochs():
     run = runs.Run("cnn", "speaker", ["a", "b"], pd.DataFrame(), [
         {"fold": 0, "seconds": 2.0, "epochs_run": 7}, {"fold": 1, "seconds": 4.0, "epochs_run": 9}])
-    summary = training.training_summary({("cnn", "speaker"): run})
+    classical = runs.Run("svm", "speaker", ["a", "b"], pd.DataFrame(), [{"fold": 0, "seconds": 1.0, "epochs_run": 0}])
+    summary = training.training_summary({("cnn", "speaker"): run, ("svm", "speaker"): classical})
     assert summary.loc[("cnn", "speaker")].to_dict() == {
-        "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0, "delivered model s": None}
+        "folds": 2, "epochs run": "7, 9", "train s (total)": 6.0, "train s per fold": 3.0, "delivered model s": "–"}
+    assert summary.loc[("svm", "speaker"), "epochs run"] == "–"
 
 
 def test_the_reader_is_told_where_networks_stopped_before_their_epoch_limit():

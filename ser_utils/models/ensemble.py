@@ -1,4 +1,4 @@
-"""``ensemble``: the best combined model, the average of its members' class probabilities.
+"""``ensemble``: the average of its members' class probabilities.
 
 Diverse members (MFCC statistics, openSMILE functionals, a network on log-mel) make
 different mistakes, so their averaged probabilities beat each one. By default the
@@ -30,7 +30,7 @@ class EnsembleModel(Model):
     """
 
     name = "ensemble"
-    title = "Average of the members' probabilities (best combined model)"
+    title = "Average of the members' probabilities"
     weights_file = "members.json"
     #: Chosen on real RAVDESS (12 actors, speaker protocol, all 6 folds, UAR; 2026-11-26): these four 0.688 ± 0.043;
     #: the same with flat 10-class members 0.671 ± 0.062; the three flat classical models 0.652; svm +
