@@ -128,8 +128,7 @@ def spectrograms(signals: dict[str, np.ndarray], sample_rate: int, *, title: str
     for ax in axes[-1]:
         ax.set_xlabel("time (s)")
     fig.colorbar(mesh, ax=axes, label="dB below the loudest bin", pad=0.01)
-    fig.text(0.01, 0.005, caption, fontsize=8, color="dimgray", ha="left", va="bottom")
-    return fig
+    return stamp(fig, caption)
 
 
 def long_term_spectra(signals: dict[str, np.ndarray], sample_rate: int, caption: str) -> plt.Figure:

@@ -74,7 +74,7 @@ def protocol_comparison(summaries: list[dict], metric: str, caption: str, *, cha
         tick.set_fontweight("bold" if model == headline else "normal")
     ax.set(title=f"{name} by model and protocol (mean ± std over folds; best on new speakers first)", xlabel="model",
            ylabel=name, ylim=(0, 1.05))
-    ax.tick_params(axis="x", rotation=30)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     legend_outside(ax, title="protocol")
     return stamp(fig, caption)
 

@@ -6,6 +6,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .. import config
 
@@ -106,8 +107,12 @@ FOOTER_POINTS, FOOTER_INCHES = 10, 0.3
 
 def stamp(fig: plt.Figure, caption: str) -> plt.Figure:
     """Add a footer naming the corpus and protocol to ``fig`` and tighten its layout above it, so that no axis label
-    runs into it whatever the figure's height."""
-    fig.tight_layout(rect=(0, FOOTER_INCHES / fig.get_figheight(), 1, 1))
+    runs into it whatever the figure's height (a figure made with ``layout="constrained"`` keeps that layout)."""
+    footer = FOOTER_INCHES / fig.get_figheight()
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        fig.get_layout_engine().set(rect=(0, footer, 1, 1 - footer))  # left, bottom, width, height
+    else:
+        fig.tight_layout(rect=(0, footer, 1, 1))  # left, bottom, right, top
     fig.text(0.01, 0.005, caption, fontsize=FOOTER_POINTS, color="dimgray", ha="left", va="bottom")
     return fig
 
