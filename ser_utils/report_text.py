@@ -185,8 +185,8 @@ def title_page(metrics: dict) -> str:
 
 {overview_table(metrics)}
 
-Every model and protocol is in the leaderboard of the [evaluation](#04_evaluation); words in *italics* are
-explained in the [glossary](#glossary).
+Every model and protocol is in the leaderboard of the [evaluation](#04_evaluation); the terms the report uses (UAR,
+folds, protocols, the models, calibration, SNR and more) are explained in the [glossary](#glossary).
 """
 
 
