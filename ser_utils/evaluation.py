@@ -9,7 +9,7 @@ from sklearn import metrics as skm
 from . import config
 from .calibration import ece_of_bins, reliability_bins, with_temperature
 from .decisions import decide, gender_decision, gender_split
-from .protocols import PROTOCOLS
+from .protocols import PROTOCOLS, validation_source
 from .runs import probability_column
 from .storage import read_json, write_json
 
@@ -122,6 +122,15 @@ def calibration_summary(run) -> dict:
     before, after = eces[0], eces[-1]
     return {"ece": round(after, 4), "ece_uncalibrated": round(before, 4),
             "temperatures": [fold.get("temperature", 1.0) for fold in run.folds]}
+
+
+def temperature_note(run, table: pd.DataFrame) -> str:
+    """One line: each fold's temperature of a speaker-protocol ``run``, and whose clips they were fitted on (``table``:
+    the labels table), or that none was fitted."""
+    temperatures = [fold.get("temperature", 1.0) for fold in run.folds]
+    fitted = "(none fitted)" if set(temperatures) == {1.0} else \
+        f"(each fitted on its fold's validation clips: {validation_source(table, run.folds)})"
+    return f"temperature per fold: {', '.join(f'{t:.2f}' for t in temperatures)} {fitted}"
 
 
 def summarise(run) -> dict:

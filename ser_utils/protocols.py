@@ -101,6 +101,10 @@ def make_folds(table: pd.DataFrame, protocol: str = "speaker", *, n_folds: int =
     return list(splitter.split(table, table["label"]))
 
 
+#: The share of the training clips that validates where no actor of each gender can be held out.
+FALLBACK_VALIDATION_SHARE = 0.15
+
+
 def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str, *, seed: int):
     """Split training rows into (fit, validation): one female and one male actor, or 15 % of clips.
 
@@ -114,7 +118,8 @@ def validation_split(table: pd.DataFrame, train_index: np.ndarray, protocol: str
         held_out = [rng.choice(sorted(train.loc[train["gender"] == g, "actor"].unique())) for g in config.GENDERS]
         is_validation = train["actor"].isin(held_out).to_numpy()
         return train_index[~is_validation], train_index[is_validation]
-    fit, validation = train_test_split(train_index, test_size=0.15, stratify=train["label"], random_state=seed)
+    fit, validation = train_test_split(train_index, test_size=FALLBACK_VALIDATION_SHARE, stratify=train["label"],
+                                       random_state=seed)
     return np.sort(fit), np.sort(validation)
 
 
@@ -128,7 +133,8 @@ def validation_source(table: pd.DataFrame, folds: list[dict]) -> str:
     held-out actors, or on a corpus with too few actors of a gender, clips of the training actors."""
     if all(holds_out_validation_actors(table[~table["actor"].isin(fold["test_actors"])]) for fold in folds):
         return "held-out actors"
-    return "15 % of the training actors' clips (too few actors of a gender to hold one out)"
+    share = round(100 * FALLBACK_VALIDATION_SHARE)
+    return f"{share} % of the training actors' clips (too few actors of a gender to hold one out)"
 
 
 def normalise_per_speaker(features: np.ndarray, speakers) -> np.ndarray:

@@ -121,8 +121,8 @@ def overview_rows(metrics: dict) -> list[tuple[str, str, str]]:
         on_new_voices, on_heard_voices = pair
         who = ("The same model" if on_heard_voices["model"] == headline["model"]
                else f"{on_heard_voices['model']} ({on_new_voices['mean']['uar']:.3f} on new voices)")
-        rows.append((f"{who} when the test voices **were** heard in training (random split: the same voices in training and test)",
-                     on_heard_voices["model"], _uar(on_heard_voices)))
+        rows.append((f"{who} when the test voices **were** heard in training (random split: the same voices in "
+                     "training and test)", on_heard_voices["model"], _uar(on_heard_voices)))
     rows.append(("Guessing (chance)", "–", f"{metrics['scheme']['chance']:.3f}"))
     return rows
 
@@ -245,8 +245,9 @@ def limits(dataset: dict, headline: dict) -> str:
     """What the figures cannot show, for the corpus they come from."""
     if dataset["synthetic"]:
         return ("The corpus is synthetic: eSpeak NG voices whose emotions are rules applied to loudness, tempo, "
-                "pitch and voice quality. The figures show that every stage runs and what each stage does; they say nothing about "
-                "recognising emotion in people. The same report on real RAVDESS is one parameter away (README).")
+                "pitch and voice quality. The figures show that every stage runs and what each stage does; they say "
+                "nothing about recognising emotion in people. The same report on real RAVDESS is one parameter "
+                "away (README).")
     actors = f"{dataset['n_actors']} actors" if "n_actors" in dataset else "its actors"
     return (f"RAVDESS is acted emotion: {actors} (of RAVDESS's 24) reading two fixed sentences in North-American "
             "English in a studio. Spontaneous speech, other languages and accents, noisy rooms and phone microphones "

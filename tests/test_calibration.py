@@ -108,6 +108,13 @@ def test_the_summary_reports_ece_before_and_after_calibration():
     not_calibrated = runs.Run("toy", "speaker", ["a", "b"], predictions, [{"fold": 0, "temperature": 1.0}])
     assert list(evaluation.calibration_bins(not_calibrated)) == ["as predicted (no temperature fitted)"]
     assert evaluation.calibration_summary(not_calibrated)["ece"] == pytest.approx(0.4)
+    actors = pd.DataFrame({"actor": [1, 2, 3, 4], "gender": ["male", "female", "male", "female"]})
+    assert evaluation.temperature_note(not_calibrated, actors) == "temperature per fold: 1.00 (none fitted)"
+    calibrated = runs.Run("toy", "speaker", ["a", "b"], predictions,
+                          [{"fold": 0, "temperature": 2.0, "test_actors": [1, 2]}])
+    assert evaluation.temperature_note(calibrated, actors) == (
+        "temperature per fold: 2.00 (each fitted on its fold's validation clips: 15 % of the training actors' clips "
+        "(too few actors of a gender to hold one out))")
 
 
 def test_the_uncalibrated_probabilities_are_those_before_each_folds_temperature(stats_with_a_broken_clip,
