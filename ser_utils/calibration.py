@@ -5,7 +5,7 @@ Temperature scaling (Guo et al., 2017) divides the log-probabilities by one numb
 fitted on held-out validation actors (T > 1 softens over-confident models, T < 1 sharpens
 under-confident ones, such as an average of several models); each clip's ranking of the classes
 never changes (the class decided by the gender rule only where the temperature tips the sum of a gender's
-probabilities). Measured for the ensemble on real RAVDESS (README, *Calibration*): a
+probabilities). Measured for the ensemble on real RAVDESS (benchmarks/EXPERIMENTS.md, *Calibration*): a
 temperature per decided gender (each fitted on about 40 validation clips) and vector scaling (a weight and a bias
 per class, fitted on a fold's 80 validation clips) both calibrated worse than one temperature (ECE 0.075 and 0.186
 against 0.053), and vector scaling, which can change the decisions, cost 7 points of UAR (0.646 against 0.719).

@@ -103,7 +103,7 @@ class Augmentation:
         A clip's copy is one corrupted clip for as many of its uses as possible: its babble is drawn from the clips
         that all their pools hold, as long as these give it as many talkers as the richest of those pools would
         (:func:`babble_groups`); where they do not, the uses are split. So its features are extracted once for
-        several folds (the README's *Robustness* counts the corrupted clips this saves).
+        several folds (benchmarks/EXPERIMENTS.md, *Babble shared between folds*, counts the corrupted clips this saves).
         """
         rows, actors = table[["path", "actor"]].to_numpy(), table["actor"].to_numpy()
         pools = [np.isin(np.arange(len(table)), pool) for _, pool in uses]

@@ -38,7 +38,7 @@ class Model:
     #: False for composite models whose members each read their own features (no recipe of their own)
     reads_features: ClassVar[bool] = True
     #: True for families whose probabilities the training loop calibrates (a temperature fitted on validation
-    #: actors): chosen where that lowered the expected calibration error on real RAVDESS (see the README)
+    #: actors): chosen where that lowered the expected calibration error on real RAVDESS (benchmarks/EXPERIMENTS.md)
     calibrate: ClassVar[bool] = False
     #: True for families trained on corrupted copies when the training loop is given an augmentation
     augments: ClassVar[bool] = True

@@ -123,7 +123,8 @@ class CNNModel(NetworkModel):
     early stopping had restored their first epoch's weights, which led to the warm-up of :class:`NetworkModel`; with
     it the design scores the same 0.617 ± 0.025, every fold to the digit.
     Noise added on the fly in the mel power domain (a training-only layer, a new draw every batch, instead of the
-    fixed copies) lost on clean speech and in every noise (README, *Robustness*): the copies stay.
+    fixed copies) lost on clean speech and in every noise (benchmarks/EXPERIMENTS.md, *Noise drawn anew every
+    batch*): the copies stay.
     ``benchmarks/seeds.py`` measures a variant. Trained with one corrupted copy of each clip (``make report``'s
     ``AUGMENT=1``) it scores 0.564 ± 0.002 on clean speech: the copies cost it 5 points there, for its robustness.
     The three seeds averaged score 0.665 ± 0.076, but in the ensemble no more than one seed (0.717 against
@@ -135,8 +136,8 @@ class CNNModel(NetworkModel):
     0.379 against 0.435, a phone line 0.512 against 0.554: the CNN keeps its copies.
     Trained with one speed-perturbed copy of each clip beside the clean ones and no noise copies (the clip played 0.9
     or 1.1 times as fast: tempo, pitch and formants move together, as in other voices; 2026-12-03, the slower
-    machine): 0.614 ± 0.028 over the 3 seeds against 0.619 ± 0.023, for two thirds more training; not kept (README,
-    *Accuracy*).
+    machine): 0.614 ± 0.028 over the 3 seeds against 0.619 ± 0.023, for two thirds more training; not kept
+    (benchmarks/EXPERIMENTS.md, *Speed-perturbed copies*).
     Over the 3 seeds on the slower machine (2026-12-03 evening): a fifth block (64-128-128-128-128) 0.582 ± 0.007; an
     exponential moving average of the weights (Adam's ``use_ema``, 0.99) 0.627 ± 0.009, two seeds of three lower;
     eGeMAPS's 25 low-level descriptors every 20 ms beside the log-mel bands (151 x 89) 0.644 ± 0.013, every seed
