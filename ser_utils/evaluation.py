@@ -104,6 +104,16 @@ def uncalibrated(run) -> pd.DataFrame:
     return raw
 
 
+def fold_temperatures(run) -> list[float]:
+    """The temperature each fold of ``run`` divided its log-probabilities by (1.0 where none was fitted)."""
+    return [fold.get("temperature", 1.0) for fold in run.folds]
+
+
+def fitted_temperatures(run) -> bool:
+    """Whether any fold of ``run`` fitted a temperature (one other than 1.0)."""
+    return set(fold_temperatures(run)) - {1.0} != set()
+
+
 def calibration_bins(run) -> dict[str, pd.DataFrame]:
     """Reliability bins over all test folds pooled: before calibration, and as predicted (calibrated); for a run
     whose folds fitted no temperature, its predictions' only."""
@@ -111,7 +121,7 @@ def calibration_bins(run) -> dict[str, pd.DataFrame]:
         targets, probabilities = run_arrays(predictions, run.labels)
         return reliability_bins(probabilities, targets, answers=decide(probabilities, run.labels))
 
-    if all(fold.get("temperature", 1.0) == 1.0 for fold in run.folds):
+    if not fitted_temperatures(run):
         return {"as predicted (no temperature fitted)": bins(run.predictions)}
     return {"before calibration": bins(uncalibrated(run)), "calibrated (as predicted)": bins(run.predictions)}
 
@@ -121,16 +131,15 @@ def calibration_summary(run) -> dict:
     eces = [ece_of_bins(table) for table in calibration_bins(run).values()]
     before, after = eces[0], eces[-1]
     return {"ece": round(after, 4), "ece_uncalibrated": round(before, 4),
-            "temperatures": [fold.get("temperature", 1.0) for fold in run.folds]}
+            "temperatures": fold_temperatures(run)}
 
 
 def temperature_note(run, table: pd.DataFrame) -> str:
     """One line: each fold's temperature of a speaker-protocol ``run``, and whose clips they were fitted on (``table``:
     the labels table), or that none was fitted."""
-    temperatures = [fold.get("temperature", 1.0) for fold in run.folds]
-    fitted = "(none fitted)" if set(temperatures) == {1.0} else \
-        f"(each fitted on its fold's validation clips: {validation_source(table, run.folds)})"
-    return f"temperature per fold: {', '.join(f'{t:.2f}' for t in temperatures)} {fitted}"
+    fitted = f"(each fitted on its fold's validation clips: {validation_source(table, run.folds)})" \
+        if fitted_temperatures(run) else "(none fitted)"
+    return f"temperature per fold: {', '.join(f'{t:.2f}' for t in fold_temperatures(run))} {fitted}"
 
 
 def summarise(run) -> dict:
