@@ -8,6 +8,11 @@ Run with ``make accuracy`` (``DATASET=``, ``RAVDESS_DIR=``, ``SCHEME=`` as for `
 ``--augment`` trains every model that can use it on corrupted copies of its training clips as well
 (``ser_utils.augment``); ``--robustness`` scores every model of the speaker protocol, over all test folds,
 on its test clips corrupted by each condition of the robustness study (noise, rooms, telephone, length).
+``--draws N`` runs the whole benchmark on N draws of the folds (seeds ``SEED``, ``SEED``+1000, ...: which actors
+test together, which validate, the networks' seeds and the copies) and puts a table over the draws first, since
+one draw's figures carry its luck (``accuracy-3-draws.*`` for 3 draws):
+
+    make accuracy RAVDESS_DIR=../shared/ravdess-sample ACCURACY_ARGS="--draws 3"
 
 Prints the leaderboard (UAR mean ± std over folds, macro-F1, gender and 5-emotion
 accuracy, fit and predict seconds) and writes it to ``reports/<dataset>/accuracy.md``
@@ -53,6 +58,9 @@ def command_line() -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", default=list(training.accuracy_plan()), help="subset of the plan")
     parser.add_argument("--protocols", nargs="+", default=list(ALL_PROTOCOLS), help="subset of the protocols")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    parser.add_argument("--draws", type=int, default=1,
+                        help="draws of the folds (seeds SEED, SEED+1000, ...), each a whole benchmark, and a table "
+                             "over them")
     parser.add_argument("--augment", action="store_true", help="train on corrupted copies of the training clips too")
     parser.add_argument("--copies", type=int, default=augment.Augmentation.copies, help="corrupted copies per clip")
     parser.add_argument("--snr-db", nargs=2, type=float, metavar=("LOW", "HIGH"),
@@ -67,7 +75,10 @@ def main() -> None:
     interrupt_on_sigterm()  # `kill PID` stops the workers too, as Ctrl-C does
     parser = command_line()
     args = parser.parse_args()
-    augmentation = _augmentation(parser, args) if args.augment else None  # a bad policy stops before any work
+    if args.draws < 1:
+        parser.error(f"--draws {args.draws}: at least one draw")
+    seeds = draw_seeds(args.seed, args.draws)
+    policies = {seed: _augmentation(parser, args, seed) for seed in seeds} if args.augment else {}  # checked first
 
     dataset = datasets.resolve_dataset(args.dataset, args.data_dir, seed=args.seed, download=False)
     table = corpus.build_labels_table(dataset.path, args.scheme)
@@ -77,24 +88,60 @@ def main() -> None:
     print(f"{len(table)} clips, {table['actor'].nunique()} actors of the {dataset.label}; scheme {args.scheme}; "
           f"{os.cpu_count()} cores")
     start = time.perf_counter()
-    runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=args.seed, augmentation=augmentation,
-                              study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
-                              progress=False)
+    draws = []
+    for seed in seeds:
+        runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=seed, augmentation=policies.get(seed),
+                                  study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
+                                  progress=False)
+        draws.append(draw_results(seed, runs))
     seconds = time.perf_counter() - start
-    board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
-    candidates = ensemble_candidates(runs)
     training_kind = f"trained with {args.copies} corrupted cop{'y' if args.copies == 1 else 'ies'} per clip" \
-        if augmentation else "trained on clean clips"
+        if args.augment else "trained on clean clips"
     custom = _policy_switches(args)
     if custom:
         training_kind += f" ({' '.join(custom)})"
+    folds = "all folds" if len(seeds) == 1 else f"all folds of {len(seeds)} draws (seeds {', '.join(map(str, seeds))})"
     title = (f"Accuracy benchmark: {dataset.label}, scheme {args.scheme} ({len(table)} clips, "
-             f"{table['actor'].nunique()} actors), {training_kind}, all folds, {seconds / 60:.1f} min on "
+             f"{table['actor'].nunique()} actors), {training_kind}, {folds}, {seconds / 60:.1f} min on "
              f"{os.cpu_count()} cores")
-    markdown = f"# {title}\n\nCommand: `{' '.join(['make accuracy', *_make_args(args)])}`\n\n{evaluation.markdown_table(board)}\n"
+    command = " ".join(["make accuracy", *_make_args(args)])
+    markdown = f"# {title}\n\nCommand: `{command}`\n\n"
+    over_draws = draws_table(draws) if len(draws) > 1 else None
+    if over_draws is not None:
+        markdown += (f"Over the {len(draws)} draws of the folds (each draw's own folds, validation actors and seeds; "
+                     "UAR: the mean of the draws' means ± their spread; gender accuracy and ECE: the mean of the "
+                     f"draws'):\n\n{evaluation.markdown_table(over_draws)}\n\n")
+    markdown += "\n".join(draw["markdown"] if len(draws) == 1 else
+                          f"## Draw {n + 1}: seed {draw['seed']}\n\n{draw['markdown']}" for n, draw in enumerate(draws))
+    print(markdown)
+    out = config.REPORTS_DIR / dataset.name
+    out.mkdir(parents=True, exist_ok=True)
+    stem = ("accuracy-augmented-policy" if custom else "accuracy-augmented") if args.augment else "accuracy"
+    stem += f"-{len(draws)}-draws" if len(draws) > 1 else ""
+    with atomic_path(out / f"{stem}.md") as tmp:
+        tmp.write_text(markdown)
+    record = {"title": title, "command": command,
+              "augmentation": asdict(policies[seeds[0]]) if args.augment else None,
+              "dataset": dataset.to_dict(), "scheme": args.scheme, "seconds": round(seconds, 1)}
+    kept = [{key: value for key, value in draw.items() if key not in ("markdown", "summaries")} for draw in draws]
+    record |= kept[0] if len(draws) == 1 else {"over_draws": over_draws.reset_index().to_dict("records"), "draws": kept}
+    write_json(out / f"{stem}.json", record)
+    print(f"wrote {out / stem}.md and {out / stem}.json")
+
+
+def draw_seeds(seed: int, draws: int) -> list[int]:
+    """The seeds of ``draws`` draws of the folds: ``seed``, then 1000 apart (the seed benchmark's spacing), so that
+    no two draws share a network seed (a fold's network is seeded by the draw's seed plus the fold's number)."""
+    return [seed + 1000 * draw for draw in range(draws)]
+
+
+def draw_results(seed: int, runs: dict) -> dict:
+    """One draw's leaderboard, ensemble tables and robustness study: as markdown, and as records for the JSON."""
+    board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
+    candidates, choices = ensemble_candidates(runs), ensemble_choices(runs)
+    markdown = f"{evaluation.markdown_table(board)}\n"
     if candidates is not None:
         markdown += f"\nEnsemble member sets, speaker protocol:\n\n{evaluation.markdown_table(candidates)}\n"
-    choices = ensemble_choices(runs)
     if choices is not None:
         markdown += ("\nThe ensemble's members and fusion, speaker protocol: UAR mean ± std over folds on each fold's "
                      "validation actors (which a choice may look at) and on its test actors:\n\n"
@@ -103,21 +150,30 @@ def main() -> None:
                if run.robustness is not None}
     if studies:
         markdown += robustness_markdown(studies)
-    print(markdown)
-    out = config.REPORTS_DIR / dataset.name
-    out.mkdir(parents=True, exist_ok=True)
-    stem = ("accuracy-augmented-policy" if custom else "accuracy-augmented") if augmentation else "accuracy"
-    with atomic_path(out / f"{stem}.md") as tmp:
-        tmp.write_text(markdown)
-    write_json(out / f"{stem}.json", {"title": title, "command": " ".join(["make accuracy", *_make_args(args)]),
-                                      "augmentation": asdict(augmentation) if augmentation else None,
-                                      "dataset": dataset.to_dict(), "scheme": args.scheme,
-                                      "seconds": round(seconds, 1), "runs": board.reset_index().to_dict("records"),
-                                      "ensemble_candidates": [] if candidates is None
-                                      else candidates.reset_index().to_dict("records"),
-                                      "ensemble_choices": [] if choices is None else choices.to_dict("records"),
-                                      "robustness": {name: study.to_dict("records") for name, study in studies.items()}})
-    print(f"wrote {out / stem}.md and {out / stem}.json")
+    return {"seed": seed, "markdown": markdown, "runs": board.reset_index().to_dict("records"),
+            "summaries": {f"{model}/{protocol}": evaluation.summarise(run) for (model, protocol), run in runs.items()},
+            "ensemble_candidates": [] if candidates is None else candidates.reset_index().to_dict("records"),
+            "ensemble_choices": [] if choices is None else choices.to_dict("records"),
+            "robustness": {name: study.to_dict("records") for name, study in studies.items()}}
+
+
+def draws_table(draws: list[dict]) -> pd.DataFrame:
+    """Per protocol and model, over the draws: UAR (mean of the draws' means ± their population std), each draw's
+    UAR, and the mean over draws of the gender accuracy and the ECE; ranked as the leaderboard ranks runs."""
+    rows = []
+    for key, first in draws[0]["summaries"].items():
+        summaries = [draw["summaries"][key] for draw in draws]
+        uar = np.array([summary["mean"]["uar"] for summary in summaries])
+        gender = [summary["mean"].get("gender_accuracy") for summary in summaries]
+        ece = [summary["calibration"]["ece"] for summary in summaries if summary.get("calibration")]
+        rows.append({"protocol": first["protocol"], "model": first["model"],
+                     "UAR": f"{uar.mean():.3f} ± {uar.std():.3f}",
+                     "UAR per draw": " / ".join(f"{value:.3f}" for value in uar),
+                     "gender acc": "–" if None in gender else f"{np.mean(gender):.3f}",
+                     "ECE": f"{np.mean(ece):.3f}" if len(ece) == len(draws) else "–", "_uar": uar.mean()})
+    order = evaluation.PROTOCOL_ORDER
+    rows.sort(key=lambda row: (order.index(row["protocol"]), -row["_uar"]))
+    return pd.DataFrame(rows).drop(columns="_uar").set_index(["protocol", "model"])
 
 
 def robustness_markdown(studies: dict) -> str:
@@ -203,14 +259,16 @@ def _noise_words(noises) -> list[str]:
     return [f"{kind}={share:g}" for kind, share in noises]
 
 
-def _augmentation(parser: argparse.ArgumentParser, args) -> augment.Augmentation:
-    """The training policy the command line asks for (a bad ``--noises`` or ``--snr-db`` stops with why)."""
+def _augmentation(parser: argparse.ArgumentParser, args, seed: int | None = None) -> augment.Augmentation:
+    """The training policy the command line asks for, its copies drawn from ``seed`` (default ``--seed``); a bad
+    ``--noises`` or ``--snr-db`` stops with why."""
     try:
         noises = tuple((kind, float(share)) for kind, share in (word.split("=", 1) for word in args.noises))
         low, high = args.snr_db
         if low > high:
             raise ValueError(f"--snr-db {low:g} {high:g}: the lower bound comes first")
-        return augment.Augmentation(copies=args.copies, seed=args.seed, snr_db=(low, high), noises=noises)
+        return augment.Augmentation(copies=args.copies, seed=args.seed if seed is None else seed, snr_db=(low, high),
+                                     noises=noises)
     except ValueError as error:
         hint = "" if str(error).startswith("--snr-db") else " (--noises takes KIND=SHARE words, e.g. white=0.5 babble=0.5)"
         parser.error(f"{error}{hint}")
@@ -231,12 +289,15 @@ def _make_args(args) -> list[str]:
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
     words += [f"RAVDESS_DIR={args.data_dir}"] if args.data_dir else []
     words += [f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else []
+    words += [f"FOLDS={args.folds}"] if args.folds != 6 else []
+    words += [f"SEED={args.seed}"] if args.seed != config.DEFAULT_SEED else []
     switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.accuracy_plan()) else []
     switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(ALL_PROTOCOLS) else []
     switches += ["--augment"] if args.augment else []
     switches += [f"--copies {args.copies}"] if args.augment and args.copies != augment.Augmentation.copies else []
     switches += _policy_switches(args)
     switches += ["--robustness"] if args.robustness else []
+    switches += [f"--draws {args.draws}"] if args.draws != 1 else []
     return words + ([f'ACCURACY_ARGS="{" ".join(switches)}"'] if switches else [])
 
 

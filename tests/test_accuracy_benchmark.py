@@ -110,3 +110,23 @@ def test_the_copies_policy_is_set_from_the_command_line_and_written_back_to_repr
     for bad in (["--noises", "white"], ["--noises", "hum=1"], ["--noises", "white=0.5"], ["--snr-db", "20", "0"]):
         with pytest.raises(SystemExit):
             accuracy._augmentation(parser, parser.parse_args(["--augment", *bad]))
+
+
+def test_draws_of_the_folds_each_run_whole_and_a_table_over_them_comes_first(mini_corpus, tmp_path):
+    command = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--dataset", "ravdess",
+               "--data-dir", str(mini_corpus), "--folds", "2", "--models", "svm", "--protocols", "speaker",
+               "--draws", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"SER_OUTPUT_DIR": str(tmp_path)},
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((tmp_path / "reports" / "ravdess" / "accuracy-2-draws.json").read_text())
+    assert [draw["seed"] for draw in record["draws"]] == [42, 1042]
+    per_draw = [draw["runs"][0]["UAR"].split(" ± ")[0] for draw in record["draws"]]
+    (row,) = record["over_draws"]
+    assert (row["protocol"], row["model"]) == ("speaker", "svm") and row["UAR per draw"] == " / ".join(per_draw)
+    assert abs(float(row["UAR"].split(" ± ")[0]) - sum(map(float, per_draw)) / 2) <= 0.0011  # of the unrounded means
+    markdown = (tmp_path / "reports" / "ravdess" / "accuracy-2-draws.md").read_text()
+    assert markdown.index("Over the 2 draws") < markdown.index("## Draw 1: seed 42") < markdown.index("## Draw 2: seed 1042")
+    assert 'FOLDS=2 ACCURACY_ARGS="--models svm --protocols speaker --draws 2"' in record["command"]
+    refused = subprocess.run(command[:-1] + ["0"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--draws 0: at least one draw" in refused.stderr
