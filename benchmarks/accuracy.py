@@ -10,7 +10,8 @@ Run with ``make accuracy`` (``DATASET=``, ``RAVDESS_DIR=``, ``SCHEME=`` as for `
 on its test clips corrupted by each condition of the robustness study (noise, rooms, telephone, length).
 ``--draws N`` runs the whole benchmark on N draws of the folds (seeds ``SEED``, ``SEED``+1000, ...: which actors
 test together, which validate, the networks' seeds and the copies) and puts a table over the draws first, since
-one draw's figures carry its luck (``accuracy-3-draws.*`` for 3 draws):
+one draw's figures carry its luck (``accuracy-3-draws.*`` for 3 draws, ``accuracy-augmented-3-draws.*`` with
+``--augment``):
 
     make accuracy RAVDESS_DIR=../shared/ravdess-sample ACCURACY_ARGS="--draws 3"
 
@@ -93,7 +94,7 @@ def main() -> None:
         runs = training.train_all(table, plan=plan, n_folds=args.folds, seed=seed, augmentation=policies.get(seed),
                                   study=tuple(augment.STUDY_CONDITIONS) if args.robustness else (), deliver=False,
                                   progress=False)
-        draws.append(draw_results(seed, runs))
+        draws.append(draw_results(seed, runs) | {"augmentation": asdict(policies[seed]) if args.augment else None})
     seconds = time.perf_counter() - start
     training_kind = f"trained with {args.copies} corrupted cop{'y' if args.copies == 1 else 'ies'} per clip" \
         if args.augment else "trained on clean clips"
@@ -121,10 +122,12 @@ def main() -> None:
     with atomic_path(out / f"{stem}.md") as tmp:
         tmp.write_text(markdown)
     record = {"title": title, "command": command,
-              "augmentation": asdict(policies[seeds[0]]) if args.augment else None,
               "dataset": dataset.to_dict(), "scheme": args.scheme, "seconds": round(seconds, 1)}
     kept = [{key: value for key, value in draw.items() if key not in ("markdown", "summaries")} for draw in draws]
-    record |= kept[0] if len(draws) == 1 else {"over_draws": over_draws.reset_index().to_dict("records"), "draws": kept}
+    if len(draws) == 1:  # the one draw's record, as before draws were an option
+        record |= {key: value for key, value in kept[0].items() if key != "seed"}
+    else:
+        record |= {"over_draws": over_draws.reset_index().to_dict("records"), "draws": kept}
     write_json(out / f"{stem}.json", record)
     print(f"wrote {out / stem}.md and {out / stem}.json")
 
@@ -137,7 +140,8 @@ def draw_seeds(seed: int, draws: int) -> list[int]:
 
 def draw_results(seed: int, runs: dict) -> dict:
     """One draw's leaderboard, ensemble tables and robustness study: as markdown, and as records for the JSON."""
-    board = evaluation.leaderboard([evaluation.summarise(run) for run in runs.values()])
+    summaries = {f"{model}/{protocol}": evaluation.summarise(run) for (model, protocol), run in runs.items()}
+    board = evaluation.leaderboard(list(summaries.values()))
     candidates, choices = ensemble_candidates(runs), ensemble_choices(runs)
     markdown = f"{evaluation.markdown_table(board)}\n"
     if candidates is not None:
@@ -151,7 +155,7 @@ def draw_results(seed: int, runs: dict) -> dict:
     if studies:
         markdown += robustness_markdown(studies)
     return {"seed": seed, "markdown": markdown, "runs": board.reset_index().to_dict("records"),
-            "summaries": {f"{model}/{protocol}": evaluation.summarise(run) for (model, protocol), run in runs.items()},
+            "summaries": summaries,
             "ensemble_candidates": [] if candidates is None else candidates.reset_index().to_dict("records"),
             "ensemble_choices": [] if choices is None else choices.to_dict("records"),
             "robustness": {name: study.to_dict("records") for name, study in studies.items()}}
@@ -170,7 +174,8 @@ def draws_table(draws: list[dict]) -> pd.DataFrame:
                      "UAR": f"{uar.mean():.3f} ± {uar.std():.3f}",
                      "UAR per draw": " / ".join(f"{value:.3f}" for value in uar),
                      "gender acc": "–" if None in gender else f"{np.mean(gender):.3f}",
-                     "ECE": f"{np.mean(ece):.3f}" if len(ece) == len(draws) else "–", "_uar": uar.mean()})
+                     "ECE (calibrated)": f"{np.mean(ece):.3f}" if len(ece) == len(draws) else "–",
+                     "_uar": uar.mean()})
     order = evaluation.PROTOCOL_ORDER
     rows.sort(key=lambda row: (order.index(row["protocol"]), -row["_uar"]))
     return pd.DataFrame(rows).drop(columns="_uar").set_index(["protocol", "model"])
@@ -289,7 +294,7 @@ def _make_args(args) -> list[str]:
     words = [f"DATASET={args.dataset}"] if args.dataset != "synthetic" else []
     words += [f"RAVDESS_DIR={args.data_dir}"] if args.data_dir else []
     words += [f"SCHEME={args.scheme}"] if args.scheme != config.DEFAULT_SCHEME else []
-    words += [f"FOLDS={args.folds}"] if args.folds != 6 else []
+    words += [f"FOLDS={args.folds}"] if args.folds != command_line().get_default("folds") else []
     words += [f"SEED={args.seed}"] if args.seed != config.DEFAULT_SEED else []
     switches = [f"--models {' '.join(args.models)}"] if args.models != list(training.accuracy_plan()) else []
     switches += [f"--protocols {' '.join(args.protocols)}"] if args.protocols != list(ALL_PROTOCOLS) else []

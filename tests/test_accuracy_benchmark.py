@@ -122,11 +122,14 @@ def test_draws_of_the_folds_each_run_whole_and_a_table_over_them_comes_first(min
     record = json.loads((tmp_path / "reports" / "ravdess" / "accuracy-2-draws.json").read_text())
     assert [draw["seed"] for draw in record["draws"]] == [42, 1042]
     per_draw = [draw["runs"][0]["UAR"].split(" ± ")[0] for draw in record["draws"]]
+    assert per_draw[0] != per_draw[1]  # each draw its own folds (the SVM is deterministic: equal folds, equal UAR)
     (row,) = record["over_draws"]
     assert (row["protocol"], row["model"]) == ("speaker", "svm") and row["UAR per draw"] == " / ".join(per_draw)
     assert abs(float(row["UAR"].split(" ± ")[0]) - sum(map(float, per_draw)) / 2) <= 0.0011  # of the unrounded means
     markdown = (tmp_path / "reports" / "ravdess" / "accuracy-2-draws.md").read_text()
-    assert markdown.index("Over the 2 draws") < markdown.index("## Draw 1: seed 42") < markdown.index("## Draw 2: seed 1042")
+    sections = ["Over the 2 draws", "## Draw 1: seed 42", "## Draw 2: seed 1042"]
+    assert [markdown.index(section) for section in sections] == sorted(markdown.index(section) for section in sections)
     assert 'FOLDS=2 ACCURACY_ARGS="--models svm --protocols speaker --draws 2"' in record["command"]
-    refused = subprocess.run(command[:-1] + ["0"], capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(command[:-1] + ["0"], capture_output=True, text=True,
+                             env=os.environ | {"SER_OUTPUT_DIR": str(tmp_path / "refused")}, timeout=120)
     assert refused.returncode == 2 and "--draws 0: at least one draw" in refused.stderr
