@@ -167,11 +167,11 @@ def draws_table(draws: list[dict]) -> pd.DataFrame:
     rows = []
     for key, first in draws[0]["summaries"].items():
         summaries = [draw["summaries"][key] for draw in draws]
-        uar = np.array([summary["mean"]["uar"] for summary in summaries])
+        uar = pd.Series([summary["mean"]["uar"] for summary in summaries])
         gender = [summary["mean"].get("gender_accuracy") for summary in summaries]
         ece = [summary["calibration"]["ece"] for summary in summaries if summary.get("calibration")]
         rows.append({"protocol": first["protocol"], "model": first["model"],
-                     "UAR": f"{uar.mean():.3f} ± {uar.std():.3f}",
+                     "UAR": _mean_std(uar),
                      "UAR per draw": " / ".join(f"{value:.3f}" for value in uar),
                      "gender acc": "–" if None in gender else f"{np.mean(gender):.3f}",
                      "ECE (calibrated)": f"{np.mean(ece):.3f}" if len(ece) == len(draws) else "–",
@@ -255,7 +255,7 @@ def _mixed(weights: np.ndarray, stacked: np.ndarray) -> np.ndarray:
 
 
 def _mean_std(values: pd.Series) -> str:
-    """'mean ± std' (population std, as the leaderboard) of per-fold values."""
+    """'mean ± std' (population std, as the leaderboard) of per-fold (or per-draw) values."""
     return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
 
 
